@@ -1,0 +1,5 @@
+"""MuJoCo backend (the embedded default)."""
+
+from env.backends.mujoco.backend import MujocoBackend
+
+__all__ = ["MujocoBackend"]

@@ -1,0 +1,62 @@
+"""Developmental norms: eye height and motion by stage, visual acuity by age.
+
+Sources are in ../shared/SCIENCE.md: eye heights after Kretch, Franchak & Adolph (2014); acuity after
+Mayer et al. (1995), as used by the MIMo infant model.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Stage:
+    """A developmental posture and how the infant moves in it."""
+
+    name: str
+    """Stage id."""
+    eye_height: float
+    """Eye height above the floor, metres."""
+    fovy: float
+    """Vertical field of view of the eye camera, degrees."""
+    speed: float
+    """Forward speed, metres per second of simulated time."""
+    turn_rate: float
+    """Turning speed, radians per second."""
+    default_age_months: float
+    """Typical age at this stage (used when no age is given)."""
+    pitch_range: tuple[float, float] = (-0.8, 0.6)
+    """Allowed head pitch (radians, up positive)."""
+
+
+STAGES: dict[str, Stage] = {
+    "lying": Stage("lying", 0.12, 60.0, 0.05, 0.8, 4.0, (-0.3, 1.0)),
+    "crawling": Stage("crawling", 0.28, 60.0, 0.35, 1.2, 9.0),
+    "sitting": Stage("sitting", 0.42, 60.0, 0.0, 1.2, 7.0),
+    "walking": Stage("walking", 0.70, 60.0, 0.6, 1.5, 14.0),
+}
+"""Developmental stages. Sitting infants turn and look but do not travel (speed 0)."""
+
+# Mayer et al. (1995) grating acuity, cycles/degree, by age in months.
+ACUITY_TABLE: tuple[tuple[float, float], ...] = (
+    (0.0, 0.6), (1.0, 0.85), (3.0, 2.6), (6.0, 5.5), (12.0, 9.4), (36.0, 17.4), (216.0, 30.0),
+)
+
+
+def stage(name: str) -> Stage:
+    """The stage called ``name``; an error lists the valid names."""
+    try:
+        return STAGES[name]
+    except KeyError:
+        raise ValueError(f"unknown developmental stage {name!r}; choose one of {sorted(STAGES)}") from None
+
+
+def acuity_cpd(age_months: float) -> float:
+    """Grating acuity in cycles/degree at ``age_months`` (log-linear interpolation of the table)."""
+    if age_months < 0:
+        raise ValueError(f"age_months={age_months} must be >= 0")
+    ages = np.array([a for a, _ in ACUITY_TABLE])
+    cpd = np.log([c for _, c in ACUITY_TABLE])
+    return float(np.exp(np.interp(age_months, ages, cpd)))

@@ -1,0 +1,214 @@
+"""The infant environment: a procedural home, a developmental body and eye, and a task.
+
+## Description
+An infant explores a procedurally generated home from a low viewpoint. Its eye height, field of view and speed
+come from a developmental stage; its image is blurred to the acuity of its age. A task (see ``env.tasks``)
+runs a caregiver script and gives rewards.
+
+## Action Space
+``discrete`` (default): ``Discrete(6)`` = noop, forward, turn left, turn right, look up, look down.
+``continuous``: ``Box(-1, 1, (3,))`` = forward speed, turn rate, head tilt rate, as fractions of the stage's.
+
+## Observation Space
+``Box(0, 255, (H, W, 3), uint8)`` RGB by default; with ``observations=("rgb", "depth", ...)`` a ``Dict`` of
+rgb (uint8 H×W×3), depth (float32 H×W×1, metres), segmentation (int32 H×W×1, object ids).
+
+## Rewards / Episode End
+Defined by the task: see the task class docstring. ``info`` carries ``is_success``, reward terms under
+``reward/<term>``, the task's diagnostics and ``events`` of the step. Truncation by ``max_episode_steps``.
+
+## Starting State
+A new home is generated from the env's seeded generator every ``relayout_every`` episodes and whenever a seed is
+passed to ``reset``; the infant starts at the home's spawn point with a random heading.
+
+## Arguments
+See :class:`env.config.EnvConfig` (stage, width, height, observations, age_months, randomization, ...) and
+the task's config (via ``task_options`` or extra keyword arguments).
+
+## Version History
+- v0: initial release.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import fields
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+from gymnasium import spaces
+
+from env.backends import EyeSpec, make_backend
+from env.body import DISCRETE_ACTIONS, InfantBody
+from env.config import EnvConfig
+from env.development import stage as get_stage
+from env.tasks import Task, World, task_class
+from env.vision import InfantVision
+from scenes.generator import generate_home
+from scenes.spec import SceneSpec
+
+
+class InfantEnv(gym.Env):
+    """Gymnasium environment of an infant in a home; see the module docstring."""
+
+    metadata = {"render_modes": ["rgb_array"], "render_fps": 10}
+
+    def __init__(self, task: str = "find_toy", render_mode: str | None = None, config: EnvConfig | None = None,
+                 **kwargs: Any) -> None:
+        task_cls = task_class(task)
+        task_keys = {f.name for f in fields(task_cls.Config)}
+        task_options = {k: kwargs.pop(k) for k in list(kwargs) if k in task_keys}
+        self.config = config if config is not None else EnvConfig.from_kwargs(**kwargs)
+        if config is not None and kwargs:
+            raise TypeError(f"pass either config= or keyword options, not both (got {sorted(kwargs)})")
+        self.task: Task = task_cls(task_cls.Config.from_dict({**self.config.task_options, **task_options}))
+        if render_mode not in (None, "rgb_array"):
+            raise ValueError(f"render_mode={render_mode!r}: use None or 'rgb_array'")
+        self.render_mode = render_mode
+        c = self.config
+        self.stage = get_stage(c.stage)
+        self.age_months = c.vision.age_months if c.vision.age_months is not None else self.stage.default_age_months
+        self.backend = make_backend(c.backend, c.quality)
+        self.body = InfantBody(self.stage, self.stage.eye_height)
+        self.scene: SceneSpec | None = None
+        self.world: World | None = None
+        self._episodes_on_layout = 0
+        self._steps = 0
+
+        if c.action_type == "discrete":
+            self.action_space = spaces.Discrete(len(DISCRETE_ACTIONS))
+        else:
+            self.action_space = spaces.Box(-1.0, 1.0, (3,), np.float32)
+        h, w = c.height, c.width
+        rgb = spaces.Box(0, 255, (h, w, 3), np.uint8)
+        if c.observations == ("rgb",):
+            self.observation_space = rgb
+        else:
+            parts: dict[str, spaces.Space] = {}
+            for kind in c.observations:
+                if kind == "rgb":
+                    parts[kind] = rgb
+                elif kind == "depth":
+                    parts[kind] = spaces.Box(0.0, np.inf, (h, w, 1), np.float32)
+                else:
+                    parts[kind] = spaces.Box(0, np.iinfo(np.int32).max, (h, w, 1), np.int32)
+            self.observation_space = spaces.Dict(parts)
+
+    # ------------------------------------------------------------------ layout
+    def _new_layout(self, seed: int | None) -> None:
+        c = self.config
+        scene_seed = int(self.np_random.integers(2**31)) if seed is None else seed
+        scene = generate_home(self.np_random, c.randomization, seed=scene_seed)
+        self.scene = self.task.build(scene, self.np_random)
+        self.eye_height = self.stage.eye_height + self.scene.camera_height_offset
+        self.fovy = self.stage.fovy + self.scene.camera_fov_offset
+        self.backend.load(self.scene, EyeSpec(c.width, c.height, self.fovy))
+        self.body.eye_height = self.eye_height
+        self.vision = InfantVision(c.vision, self.age_months, c.height, self.fovy)
+        self._episodes_on_layout = 0
+
+    # ------------------------------------------------------------------- gym API
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
+        super().reset(seed=seed)
+        if self.scene is None or seed is not None or self._episodes_on_layout >= self.config.relayout_every:
+            self._new_layout(seed)
+        else:
+            self.backend.reset()
+        self._episodes_on_layout += 1
+        assert self.scene is not None
+        sx, sy, syaw = self.scene.spawn
+        self.body.reset(self.scene, sx, sy, syaw + float(self.np_random.uniform(-0.5, 0.5)))
+        self.world = World(self.backend, self.body, self.scene, self.np_random, self.fovy,
+                           self.config.width / self.config.height)
+        self.task.reset(self.world)
+        self._place_eye()
+        self._steps = 0
+        self._events: list[str] = ["reset"]
+        return self._observe(), self._info({}, False)
+
+    def step(self, action):
+        world = self.world
+        assert world is not None, "call reset() before step()"
+        dt = self.config.control_dt
+        if not world.frozen:
+            if self.config.action_type == "discrete":
+                if not self.action_space.contains(action):
+                    raise ValueError(f"action {action!r} is not in {self.action_space}")
+                self.body.act_discrete(int(action), dt)
+            else:
+                a = np.clip(np.asarray(action, np.float64), -1.0, 1.0)
+                self.body.move(float(a[0]), float(a[1]), float(a[2]), dt)
+        events = self.task.before_physics(world)
+        self.backend.step(dt)
+        self._place_eye()
+        obs = self._observe()
+        terms = self.task.reward(world)
+        success = self.task.success(world)
+        terminated = self.task.terminated(world)
+        self._steps += 1
+        if self.body.collided:
+            events = [*events, "bump"]
+        self._events = events
+        reward = float(sum(terms.values()))
+        truncated = self._steps >= self.task.config.max_steps and not terminated
+        return obs, reward, terminated, truncated, self._info(terms, success)
+
+    def _place_eye(self) -> None:
+        p = self.body.pose
+        self.backend.set_eye(self.body.eye_position(), p.yaw, p.pitch)
+
+    def _observe(self):
+        kinds = self.config.observations
+        frame = self.backend.render("rgb" in kinds, "depth" in kinds, "segmentation" in kinds)
+        rgb = self.vision(frame.rgb) if frame.rgb is not None else None
+        if kinds == ("rgb",):
+            return rgb
+        out: dict[str, np.ndarray] = {}
+        if rgb is not None:
+            out["rgb"] = rgb
+        if frame.depth is not None:
+            out["depth"] = frame.depth[..., None]
+        if frame.segmentation is not None:
+            out["segmentation"] = frame.segmentation[..., None]
+        return out
+
+    def _info(self, terms: dict[str, float], success: bool) -> dict[str, Any]:
+        assert self.world is not None
+        p = self.body.pose
+        info: dict[str, Any] = {
+            "is_success": bool(success),
+            "events": list(self._events) if hasattr(self, "_events") else [],
+            "infant_pose": (p.x, p.y, p.yaw, p.pitch),
+            "time": self.backend.time,
+        }
+        info.update({f"reward/{k}": v for k, v in terms.items()})
+        info.update(self.task.info(self.world))
+        return info
+
+    def render(self) -> np.ndarray | None:
+        """Third-person RGB view for people (256×256) when ``render_mode='rgb_array'``."""
+        if self.render_mode != "rgb_array":
+            return None
+        return self.backend.render_view("third_person", 256, 256)
+
+    def describe(self) -> dict[str, Any]:
+        """Static facts about the current episode for logs and episode.json."""
+        return {
+            "task": self.task.name, "stage": self.stage.name, "eye_height_m": round(self.eye_height, 4),
+            "fovy_deg": round(self.fovy, 3), "age_months": self.age_months,
+            "acuity_blur_sigma_px": round(self.vision.sigma, 3), "scene_seed": self.scene.seed if self.scene else None,
+            "scene_digest": self.scene.digest() if self.scene else None, "width": self.config.width,
+            "height": self.config.height, "backend": self.config.backend,
+            "actions": list(DISCRETE_ACTIONS) if self.config.action_type == "discrete" else
+            ["forward", "turn", "tilt"],
+        }
+
+    def close(self) -> None:
+        self.backend.close()
+        super().close()
+
+
+def hfov_deg(fovy_deg: float, aspect: float) -> float:
+    """Horizontal field of view from vertical fov and width/height aspect."""
+    return math.degrees(2 * math.atan(math.tan(math.radians(fovy_deg) / 2) * aspect))

@@ -237,8 +237,10 @@ class SceneSpec:
         return dataclasses.asdict(self)
 
     def digest(self) -> str:
-        """Stable content hash (hex) of the scene, e.g. for cache keys."""
-        blob = json.dumps(self.to_dict(), sort_keys=True, default=float).encode()
+        """Stable content hash (hex) of the scene's contents (the recorded seed is not part of it)."""
+        content = self.to_dict()
+        content.pop("seed")
+        blob = json.dumps(content, sort_keys=True, default=float).encode()
         return hashlib.sha256(blob).hexdigest()[:16]
 
 

@@ -8,7 +8,7 @@ import mujoco
 import numpy as np
 
 from env.backends.base import Backend, EyeSpec, Frame, RenderQuality
-from env.backends.mujoco.compiler import INFANT_GROUP, SEETHROUGH_GROUP, compile_scene, eye_quat, yaw_quat
+from env.backends.mujoco.compiler import CEILING_GROUP, INFANT_GROUP, SEETHROUGH_GROUP, compile_scene, eye_quat, yaw_quat
 from env.backends.mujoco.renderer import GLRenderer
 from scenes.spec import SceneSpec
 
@@ -195,6 +195,7 @@ class MujocoBackend(Backend):
         else:
             raise ValueError(f"unknown view {view!r}; use 'overhead' or 'third_person'")
         option = mujoco.MjvOption()  # shows the infant's own body too
+        option.geomgroup[CEILING_GROUP] = view != "overhead"
         self._renderer.update(self.data, cam, option)
         self._renderer.draw(width, height)
         return self._renderer.read_rgb(width, height)

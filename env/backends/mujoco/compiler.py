@@ -23,6 +23,8 @@ INFANT_GROUP = 3
 """Geom group of the infant's own body: hidden from its eye, shown in overview renders."""
 SEETHROUGH_GROUP = 1
 """Geom group of transparent shapes: rendered, but they do not block line of sight."""
+CEILING_GROUP = 2
+"""Geom group of ceilings: hidden in the overhead view."""
 
 _GEOM = {
     "box": mujoco.mjtGeom.mjGEOM_BOX,
@@ -106,7 +108,7 @@ def compile_scene(scene: SceneSpec, eye: EyeSpec, quality: RenderQuality = Rende
                        pos=[room.center[0], room.center[1], -0.05], material=room.floor_material)
         world.add_geom(name=f"{room.name}/ceiling", type=mujoco.mjtGeom.mjGEOM_BOX, size=[hx + 0.1, hy + 0.1, 0.02],
                        pos=[room.center[0], room.center[1], scene.wall_height + 0.02], rgba=[0.93, 0.93, 0.9, 1],
-                       contype=0, conaffinity=0)
+                       contype=0, conaffinity=0, group=CEILING_GROUP)
     for obj in scene.objects:
         body = world.add_body(name=obj.name, pos=list(obj.pos), quat=list(yaw_quat(obj.yaw)))
         if obj.dynamics == "free":

@@ -1,0 +1,98 @@
+"""MuJoCo backend: objects by name, lights, line of sight, headless GL errors, no leaks."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import env  # noqa: F401
+from env.backends.base import EyeSpec
+from env.backends.mujoco import MujocoBackend
+from scenes import generate_home
+
+
+@pytest.fixture
+def backend():
+    scene = generate_home(np.random.default_rng(0))
+    b = MujocoBackend()
+    b.load(scene, EyeSpec(32, 32, 60))
+    sx, sy, yaw = scene.spawn
+    b.set_eye(np.array([sx, sy, 0.28]), yaw, 0.0)
+    yield b
+    b.close()
+
+
+def test_move_objects_by_name(backend):
+    backend.set_pose("duck", np.array([1.0, 0.5, 0.3]))
+    np.testing.assert_allclose(backend.get_position("duck"), [1.0, 0.5, 0.3])
+    backend.step(1.0)  # it falls onto the floor
+    assert backend.get_position("duck")[2] < 0.05
+    with pytest.raises(KeyError, match="no object named 'dragon'"):
+        backend.get_position("dragon")
+    wall = backend.object_names[0]
+    with pytest.raises(ValueError, match="static"):
+        backend.set_pose(wall, np.zeros(3))
+
+
+def test_rolling_toy_moves_under_physics(backend):
+    backend.set_pose("duck", backend.get_position("duck") + [0, 0, 0.01])
+    p0 = backend.get_position("duck")
+    backend.set_velocity("duck", np.array([2.0, 0.0, 0.0]))
+    backend.step(0.3)
+    assert backend.get_position("duck")[0] > p0[0] + 0.1
+
+
+def test_lights_out_darkens_the_frame(backend):
+    lit = backend.render().rgb.mean()
+    backend.set_lights(False)
+    dark = backend.render().rgb.mean()
+    backend.set_lights(True)
+    assert dark < 0.2 * lit
+    assert backend.render().rgb.mean() == pytest.approx(lit)
+
+
+def test_line_of_sight_is_blocked_by_walls(backend):
+    scene = backend.scene
+    duck = backend.get_position("duck")
+    assert backend.line_of_sight(duck + [0, 0, 0.3], "duck")
+    x0, y0, x1, y1 = scene.bounds()
+    outside = np.array([x0 - 1.0, duck[1], 0.3])  # behind the west wall
+    assert not backend.line_of_sight(outside, "duck")
+
+
+def test_missing_egl_gives_an_actionable_error():
+    code = ("import env, numpy as np\n"
+            "from env.backends.mujoco import MujocoBackend\n"
+            "from env.backends.base import EyeSpec\n"
+            "from scenes import generate_home\n"
+            "MujocoBackend().load(generate_home(np.random.default_rng(0)), EyeSpec(8, 8, 60))\n")
+    environ = dict(os.environ, MUJOCO_GL="egl", EGL_PLATFORM="surfaceless",
+                   __EGL_VENDOR_LIBRARY_FILENAMES="/nonexistent/egl_vendor.json")
+    r = subprocess.run([sys.executable, "-c", code], env=environ, capture_output=True, text=True, timeout=120)
+    assert r.returncode != 0
+    assert "MUJOCO_GL" in r.stderr and "apt-get install libegl1" in r.stderr
+
+
+def test_relayouts_do_not_leak_memory():
+    def rss_mb() -> float:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+    b = MujocoBackend()
+    eye = EyeSpec(32, 32, 60)
+    for i in range(5):
+        b.load(generate_home(np.random.default_rng(i)), eye)
+        b.render()
+    before = rss_mb()
+    for i in range(40):
+        b.load(generate_home(np.random.default_rng(i)), eye)
+        for _ in range(5):
+            b.step(0.1)
+            b.render()
+    growth = rss_mb() - before
+    b.close()
+    assert growth < 25, f"RSS grew {growth:.1f} MB over 40 layouts"

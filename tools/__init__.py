@@ -1,0 +1,1 @@
+"""Command-line tools: render episodes, benchmark, evaluate, record, plot."""

@@ -10,6 +10,11 @@ import gymnasium as gym  # noqa: E402
 
 ENV_IDS: dict[str, str] = {
     "Peekaboo/FindToy-v0": "find_toy",
+    "Peekaboo/Occluder-v0": "occluder",
+    "Peekaboo/Cups-v0": "cups",
+    "Peekaboo/ANotB-v0": "a_not_b",
+    "Peekaboo/DelayedResponse-v0": "delayed_response",
+    "Peekaboo/OccludedTrajectory-v0": "occluded_trajectory",
 }
 """Every registered gymnasium id → task name. Bump the version when behaviour changes."""
 

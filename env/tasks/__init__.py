@@ -9,6 +9,11 @@ from env.tasks.base import Task, TaskConfig, World
 
 TASKS: dict[str, str] = {
     "find_toy": "env.tasks.find_toy:FindToy",
+    "occluder": "env.tasks.occluder:Occluder",
+    "cups": "env.tasks.cups:Cups",
+    "a_not_b": "env.tasks.a_not_b:ANotB",
+    "delayed_response": "env.tasks.delayed_response:DelayedResponse",
+    "occluded_trajectory": "env.tasks.occluded_trajectory:OccludedTrajectory",
 }
 """Every task class by short name. Battery tasks add themselves here."""
 

@@ -17,7 +17,7 @@ from env.backends.base import EyeSpec, RenderQuality
 from scenes.spec import SceneObject, SceneSpec, Shape
 from scenes.textures import make_texture
 
-PHYSICS_TIMESTEP = 0.01
+PHYSICS_TIMESTEP = 0.02
 """Seconds per MuJoCo step: toys roll smoothly; static geometry is cheap to collide with."""
 INFANT_GROUP = 3
 """Geom group of the infant's own body: hidden from its eye, shown in overview renders."""
@@ -93,7 +93,8 @@ def compile_scene(scene: SceneSpec, eye: EyeSpec, quality: RenderQuality = Rende
     vis.quality.offsamples = quality.msaa_samples
     vis.quality.shadowsize = 1024 if quality.shadows else 0
     vis.headlight.ambient = [scene.ambient] * 3
-    vis.headlight.diffuse = [0.15] * 3
+    folded = scene.lights[quality.max_lights:]
+    vis.headlight.diffuse = (list(np.mean([lt.diffuse for lt in folded], axis=0) * 0.8) if folded else [0.15] * 3)
     vis.headlight.specular = [0.0] * 3
     vis.map.znear = 0.004
     vis.map.zfar = 3.0
@@ -121,7 +122,7 @@ def compile_scene(scene: SceneSpec, eye: EyeSpec, quality: RenderQuality = Rende
         else:
             _add_shapes(body, obj, scene, collide=True)
 
-    for light in scene.lights:
+    for light in scene.lights[:quality.max_lights]:
         world.add_light(name=light.name, pos=list(light.pos), dir=list(light.dir), diffuse=list(light.diffuse),
                         specular=[0.1, 0.1, 0.1], castshadow=quality.shadows, cutoff=80, exponent=1,
                         type=(mujoco.mjtLightType.mjLIGHT_DIRECTIONAL if light.directional

@@ -14,6 +14,15 @@ from env.backends.base import RenderQuality
 from env.backends.mujoco.gl import make_gl_context
 
 
+_current: list[object] = [None]  # the GL context current in this thread: switching costs ~30 µs, so skip it
+
+
+def _make_current(gl) -> None:
+    if _current[0] is not gl:
+        gl.make_current()
+        _current[0] = gl
+
+
 class GLRenderer:
     """Owns the GL context; ``bind`` attaches a model's scene and GPU resources."""
 
@@ -28,7 +37,7 @@ class GLRenderer:
 
     def bind(self, model: mujoco.MjModel) -> None:
         """Upload ``model``'s meshes and textures, freeing the previous model's."""
-        self._gl.make_current()
+        _make_current(self._gl)
         if self._ctx is not None:
             self._ctx.free()
         self.model = model
@@ -56,7 +65,7 @@ class GLRenderer:
 
     def draw(self, width: int, height: int, left: int = 0, bottom: int = 0) -> None:
         """Render the current scene into the rectangle (left, bottom, width, height)."""
-        self._gl.make_current()
+        _make_current(self._gl)
         mujoco.mjr_render(mujoco.MjrRect(left, bottom, width, height), self.scene, self._ctx)
 
     def read_rgb(self, width: int, height: int, left: int = 0, bottom: int = 0) -> np.ndarray:
@@ -99,11 +108,12 @@ class GLRenderer:
     def close(self) -> None:
         """Release GPU resources and the GL context."""
         if self._ctx is not None:
-            self._gl.make_current()
+            _make_current(self._gl)
             self._ctx.free()
             self._ctx = None
         if self._gl is not None:
             self._gl.free()
+            _current[0] = None
             self._gl = None  # type: ignore[assignment]
         self.scene = None
         self.model = None

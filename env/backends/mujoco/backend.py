@@ -190,12 +190,13 @@ class MujocoBackend(Backend):
             cam.type = mujoco.mjtCamera.mjCAMERA_FREE
             cam.lookat[:] = (head[0] + 0.4 * math.cos(yaw), head[1] + 0.4 * math.sin(yaw), 0.15)
             cam.distance = 1.6
-            cam.azimuth = math.degrees(yaw) + 180 - 180  # behind the infant, looking where it looks
+            cam.azimuth = math.degrees(yaw)  # behind the infant, looking where it looks
             cam.elevation = -30
         else:
             raise ValueError(f"unknown view {view!r}; use 'overhead' or 'third_person'")
         option = mujoco.MjvOption()  # shows the infant's own body too
         option.geomgroup[CEILING_GROUP] = view != "overhead"
+        option.geomgroup[INFANT_GROUP] = 1  # hidden by MuJoCo's default option
         self._renderer.update(self.data, cam, option)
         self._renderer.draw(width, height)
         return self._renderer.read_rgb(width, height)

@@ -117,3 +117,19 @@ def test_two_backends_in_one_process_render_their_own_scenes():
             np.testing.assert_array_equal(b.render().rgb, ref)
     for b in pair:
         b.close()
+
+
+def test_rendering_survives_another_gl_context_in_the_process():
+    import mujoco
+
+    scene = generate_home(np.random.default_rng(0))
+    b = MujocoBackend()
+    b.load(scene, EyeSpec(32, 32, 60))
+    b.set_eye(np.array([scene.spawn[0], scene.spawn[1], 0.28]), scene.spawn[2], 0.0)
+    ref = b.render().rgb
+    other = mujoco.Renderer(b.model, 32, 32)  # makes its own context current
+    other.update_scene(b.data, "overhead")
+    other.render()
+    np.testing.assert_array_equal(b.render().rgb, ref)
+    other.close()
+    b.close()

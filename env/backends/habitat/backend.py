@@ -267,8 +267,7 @@ class HabitatBackend(Backend):
             pos = np.array([(x0 + x1) / 2, (y0 + y1) / 2, span / (2 * math.tan(math.radians(30)))])
             yaw, pitch = math.pi / 2, -math.pi / 2  # looking straight down, image up = +y, like MuJoCo's camera
         elif view == "third_person":
-            head, _ = self._agent.get_state().sensor_states["rgb"].position, None
-            head = points_to_zup(np.asarray(head, np.float64))
+            head = points_to_zup(np.asarray(self._agent.get_state().sensor_states["rgb"].position, np.float64))
             yaw = self._eye_yaw()
             pitch = math.radians(-30)
             lookat = np.array([head[0] + 0.4 * math.cos(yaw), head[1] + 0.4 * math.sin(yaw), 0.15])
@@ -276,12 +275,13 @@ class HabitatBackend(Backend):
             pos = lookat - 1.6 * fwd
         else:
             raise ValueError(f"unknown view {view!r}; use 'overhead' or 'third_person'")
-        uuid = f"view_{width}x{height}"
+        uuid = f"{view}_{width}x{height}"
         if uuid not in self._view_sensors:
+            # MuJoCo's overhead camera has fovy 60; its free camera the default 45
             hfov = vertical_to_horizontal_fov(60.0 if view == "overhead" else 45.0, width, height)
             self._sim.add_sensor(self._camera_spec(uuid, self._hs.SensorType.COLOR, width, height, hfov), 1)
             self._view_sensors.add(uuid)
-        self._pose_agent(self._view_agent, sorted(self._view_sensors), pos, yaw, pitch)
+        self._pose_agent(self._view_agent, [uuid], pos, yaw, pitch)
         return np.ascontiguousarray(np.asarray(self._sim.get_sensor_observations(1)[uuid])[..., :3], np.uint8)
 
     def _eye_yaw(self) -> float:

@@ -1,1 +1,1 @@
-"""Command-line tools: render episodes, benchmark, evaluate, record, plot."""
+"""Command-line tools (``python -m tools.<name>``)."""

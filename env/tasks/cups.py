@@ -82,4 +82,4 @@ class Cups(PermanenceTask):
                 z = CUP_LIFT * smooth(t / 0.3)
             world.backend.set_pose(name, st.xyz(*off, z), 0.0)
         if toy is not None:
-            world.backend.set_pose(TOY, toy)
+            world.backend.set_pose(TOY, toy, 0.0)

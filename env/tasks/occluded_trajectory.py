@@ -56,12 +56,18 @@ class OccludedTrajectory(PermanenceTask):
         toy, toy_mat = toy_object()
         return [*screens, toy], [mat, toy_mat]
 
-    def _goal(self) -> np.ndarray:
+    def _waypoints(self) -> list[np.ndarray]:
         c = self.config
         fwd, lat = self.location_offsets()[self.target]
-        side = np.sign(lat)
-        reach = c.screen_offset if c.condition == "hidden" else c.screen_offset + 0.3
-        return self.stage.xyz(fwd + BEHIND, side * reach, 0.0)
+        side = float(np.sign(lat))
+        if c.condition == "hidden":
+            return [self.stage.xyz(fwd + BEHIND, side * c.screen_offset)]
+        # out past the screen's far edge, then forward to stop in front of it, in view
+        return [self.stage.xyz(fwd + BEHIND, side * (c.screen_offset + 0.35)),
+                self.stage.xyz(fwd - 0.3, side * c.screen_offset)]
+
+    def start_trial(self, world: World) -> None:
+        self._leg = 0
 
     def script(self, world: World, phase: str, t: float) -> None:
         st = self.stage
@@ -69,15 +75,25 @@ class OccludedTrajectory(PermanenceTask):
             world.backend.set_pose(name, st.xyz(*off), st.yaw)
         start = st.xyz(self.config.screen_distance + BEHIND, 0.0, 0.0)
         if phase == "show":
-            world.backend.set_pose(TOY, start)
-        elif phase == "hide":
-            goal = self._goal()
-            pos = world.position(TOY)
-            gap = goal[:2] - pos[:2]
-            dist = float(np.hypot(*gap))
-            if dist < 0.03:
-                world.backend.set_pose(TOY, goal)
-                return
-            speed = float(np.hypot(*(goal[:2] - start[:2]))) / (0.8 * HIDE_DONE * self.config.hide_time)
-            v = gap / dist * min(speed, dist / 0.1)
-            world.backend.set_velocity(TOY, np.array([v[0], v[1], 0.0]))
+            world.backend.set_pose(TOY, start, 0.0)
+            return
+        if phase != "hide":
+            return
+        legs = self._waypoints()
+        if t >= HIDE_DONE * self.config.hide_time:  # the roll is over: settle exactly at the end, at rest
+            world.backend.set_pose(TOY, legs[-1], 0.0)
+            return
+        if self._leg >= len(legs):
+            return
+        points = [start, *legs]
+        length = sum(float(np.hypot(*(b[:2] - a[:2]))) for a, b in zip(points, points[1:]))
+        speed = length / (0.8 * HIDE_DONE * self.config.hide_time)
+        goal = legs[self._leg]
+        gap = goal[:2] - world.position(TOY)[:2]
+        dist = float(np.hypot(*gap))
+        if dist < 0.05:
+            world.backend.set_pose(TOY, goal, 0.0)
+            self._leg += 1
+            return
+        v = gap / dist * min(speed, dist / 0.1)
+        world.backend.set_velocity(TOY, np.array([v[0], v[1], 0.0]))

@@ -77,7 +77,7 @@ class Occluder(PermanenceTask):
             world.backend.set_pose(name, st.xyz(*off), st.yaw)
         target = self.target
         if target is None:
-            world.backend.set_pose(TOY, PARK)
+            world.backend.set_pose(TOY, PARK, 0.0)
             return
         if phase not in ("show", "hide"):
             return
@@ -90,4 +90,4 @@ class Occluder(PermanenceTask):
         f, la = start + (end - start) * across
         z = CARRY_HEIGHT * math.sin(math.pi / 2 * min(s / 0.25, 1.0)) if s < 0.75 else \
             CARRY_HEIGHT * (1 - smooth((s - 0.75) / 0.25))
-        world.backend.set_pose(TOY, st.xyz(f, la, z))
+        world.backend.set_pose(TOY, st.xyz(f, la, z), 0.0)

@@ -19,6 +19,7 @@ Conditions have a *kind*: ``hidden`` (memory needed), ``control`` (solvable from
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -225,8 +226,24 @@ class PermanenceTask(Task):
 
     # ------------------------------------------------------------- Task hooks
     def build(self, scene: SceneSpec, rng: np.random.Generator) -> SceneSpec:
+        """Add the task's objects, and reserve a fallback display spot in the first room: the infant 0.6 m behind
+        the room's centre looking along its longer axis, with furniture in the display area removed."""
+        room = scene.rooms[0]
+        yaw = (0.0 if room.size[0] >= room.size[1] else math.pi / 2) + (math.pi if rng.random() < 0.5 else 0.0)
+        yaw = (yaw + math.pi) % (2 * math.pi) - math.pi
+        self._fallback = Stage(room.center[0] - 0.6 * math.cos(yaw), room.center[1] - 0.6 * math.sin(yaw), yaw)
+        depth, half = self._extent()
+        corners = np.array([self._fallback.xy(f, lat) for f in (-0.3, depth) for lat in (-half, half)])
+        (x0, y0), (x1, y1) = corners.min(0), corners.max(0)
+        keep = [o for o in scene.objects if o.category != "furniture" or not o.blocks_infant or
+                (lambda b: b[2] < x0 or b[0] > x1 or b[3] < y0 or b[1] > y1)(o.footprint())]
+        scene = dataclasses.replace(scene, objects=tuple(keep))
         objs, mats = self.scene_objects()
         return scene.with_objects(*objs, materials=tuple(mats))
+
+    def _extent(self) -> tuple[float, float]:
+        offsets = self.location_offsets()
+        return (max(f for f, _ in offsets) + self.clearance, max(abs(lat) for _, lat in offsets) + self.clearance)
 
     def reset(self, world: World) -> None:
         self.stage = self._find_stage(world)
@@ -333,27 +350,37 @@ class PermanenceTask(Task):
         }
 
     # --------------------------------------------------------------- placement
-    def _find_stage(self, world: World, tries: int = 400) -> Stage:
-        """A start pose with clear floor under the whole display, drawn from the env's generator."""
-        offsets = self.location_offsets()
-        depth = max(f for f, _ in offsets) + self.clearance
-        half = max(abs(lat) for _, lat in offsets) + self.clearance
-        grid = [(f, lat) for f in np.arange(0.0, depth + 1e-6, 0.2) for lat in np.linspace(-half, half, 9)]
-        others = [world.position(o.name)[:2] for o in world.scene.by_category("toy") if o.name != TOY]
+    def _find_stage(self, world: World, tries: int = 100) -> Stage:
+        """A start pose with clear floor under the whole display, drawn from the env's generator.
+
+        Home toys standing in the display area are tidied away (parked under the floor) for the episode.
+        """
+        depth, half = self._extent()
+        grid = [(f, lat) for f in np.arange(0.0, depth + 1e-6, 0.2) for lat in np.linspace(-half, half, 7)]
         rooms = world.scene.rooms
         for _ in range(tries):
             room = rooms[int(world.rng.integers(len(rooms)))]
             (cx, cy), (hx, hy) = room.center, room.size
-            stage = Stage(float(world.rng.uniform(cx - hx + 0.3, cx + hx - 0.3)),
-                          float(world.rng.uniform(cy - hy + 0.3, cy + hy - 0.3)),
-                          float(world.rng.uniform(-math.pi, math.pi)))
-            if not world.body.free(stage.x, stage.y, BODY_RADIUS + 0.05):
+            x = float(world.rng.uniform(cx - hx + 0.3, cx + hx - 0.3))
+            y = float(world.rng.uniform(cy - hy + 0.3, cy + hy - 0.3))
+            yaw0 = float(world.rng.uniform(-math.pi, math.pi))
+            if not world.body.free(x, y, BODY_RADIUS + 0.05):
                 continue
-            pts = [stage.xy(f, lat) for f, lat in grid]
-            if not all(world.body.free(float(q[0]), float(q[1]), 0.12) for q in pts):
+            for k in range(8):
+                stage = Stage(x, y, (yaw0 + k * math.pi / 4 + math.pi) % (2 * math.pi) - math.pi)
+                if all(world.body.free(*(float(v) for v in stage.xy(f, lat)), 0.1) for f, lat in grid):
+                    self._tidy(world, stage, depth, half)
+                    return stage
+        self._tidy(world, self._fallback, depth, half)  # reserved in build(): always clear
+        return self._fallback
+
+    def _tidy(self, world: World, stage: Stage, depth: float, half: float) -> None:
+        c, s = math.cos(stage.yaw), math.sin(stage.yaw)
+        for i, o in enumerate(world.scene.by_category("toy")):
+            if o.name == TOY:
                 continue
-            if any(np.hypot(*(q - o)) < 0.3 for q in pts for o in others):
-                continue
-            return stage
-        raise RuntimeError(f"task {self.name!r}: no clear floor for the display in scene {world.scene.seed} after "
-                           f"{tries} tries; use a larger home (randomization room_half_size) or fewer locations")
+            q = world.position(o.name)
+            dx, dy = q[0] - stage.x, q[1] - stage.y
+            f, lat = c * dx + s * dy, -s * dx + c * dy
+            if -0.5 <= f <= depth + 0.3 and abs(lat) <= half + 0.3:
+                world.backend.set_pose(o.name, PARK + [2.0 * i, 0.0, 0.0])

@@ -1,0 +1,1 @@
+"""The infant's learner: PPO (or RecurrentPPO) over a shared CNN encoder, trained through a curriculum."""

@@ -1,0 +1,143 @@
+"""Building the learner: vectorized envs, PPO / RecurrentPPO with the shared encoder, and encoder transfer."""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+from pathlib import Path
+from typing import Any, Callable
+
+import gymnasium as gym
+from stable_baselines3 import PPO
+from stable_baselines3.common.base_class import BaseAlgorithm
+from stable_baselines3.common.callbacks import BaseCallback
+from stable_baselines3.common.monitor import Monitor
+from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecEnv, VecFrameStack
+
+from agent.encoder import InfantEncoder, load_encoder, set_trainable
+from curriculum.config import AgentConfig, StageConfig
+
+
+def make_env_fn(env_id: str, kwargs: dict[str, Any], render_mode: str | None = None) -> Callable[[], gym.Env]:
+    """A picklable env factory (imports ``env`` in the worker so ids are registered there)."""
+
+    def _make() -> gym.Env:
+        import env  # noqa: F401  (registers ids, sets MUJOCO_GL before mujoco loads)
+        return Monitor(gym.make(env_id, render_mode=render_mode, **kwargs), info_keywords=("is_success",))
+
+    return _make
+
+
+def make_vec_env(stage: StageConfig, env_ids: list[str], n_envs: int, width: int, height: int, backend: str,
+                 agent: AgentConfig, subprocess: bool = True, seed: int | None = None) -> VecEnv:
+    """``n_envs`` envs of a stage (ids round-robin), in subprocesses (forkserver: EGL is not fork-safe)."""
+    kw = stage.make_kwargs(width, height, backend)
+    fns = [make_env_fn(env_ids[i % len(env_ids)], kw) for i in range(n_envs)]
+    if subprocess and n_envs > 1:
+        method = "forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn"
+        venv: VecEnv = SubprocVecEnv(fns, start_method=method)
+    else:
+        venv = DummyVecEnv(fns)
+    if seed is not None:
+        venv.seed(seed)
+    if agent.frame_stack > 1:
+        venv = VecFrameStack(venv, agent.frame_stack)
+    return venv
+
+
+def algo_class(agent: AgentConfig) -> type[BaseAlgorithm]:
+    """PPO, or sb3-contrib RecurrentPPO when ``agent.recurrent``."""
+    if agent.recurrent:
+        from sb3_contrib import RecurrentPPO
+        return RecurrentPPO
+    return PPO
+
+
+def build_model(agent: AgentConfig, venv: VecEnv, seed: int, tensorboard_log: str | None) -> BaseAlgorithm:
+    """A fresh learner whose features extractor is an :class:`InfantEncoder`."""
+    p = agent.ppo
+    policy_kwargs: dict[str, Any] = {
+        "features_extractor_class": InfantEncoder,
+        "features_extractor_kwargs": {"features_dim": agent.features_dim, "arch": agent.encoder},
+        "net_arch": {"pi": [64], "vf": [64]},
+    }
+    if agent.recurrent:
+        policy_kwargs["lstm_hidden_size"] = agent.lstm_hidden_size
+    n_steps = p.n_steps
+    batch = min(p.batch_size, n_steps * venv.num_envs)
+    return algo_class(agent)(
+        "CnnLstmPolicy" if agent.recurrent else "CnnPolicy", venv, n_steps=n_steps, batch_size=batch,
+        n_epochs=p.n_epochs, learning_rate=p.learning_rate, gamma=p.gamma, gae_lambda=p.gae_lambda,
+        clip_range=p.clip_range, ent_coef=p.ent_coef, vf_coef=p.vf_coef, max_grad_norm=p.max_grad_norm,
+        policy_kwargs=policy_kwargs, seed=seed, device="cpu", verbose=0, tensorboard_log=tensorboard_log)
+
+
+def encoder_of(model: BaseAlgorithm) -> InfantEncoder:
+    """The shared encoder inside a learner (actor and critic share it)."""
+    enc = model.policy.features_extractor
+    assert isinstance(enc, InfantEncoder), f"model's features extractor is {type(enc).__name__}, not InfantEncoder"
+    return enc
+
+
+def load_model(agent: AgentConfig, path: str | Path, venv: VecEnv | None) -> BaseAlgorithm:
+    """Load a checkpoint zip; a corrupt or mismatched file raises :class:`CheckpointError` (nothing written)."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"checkpoint {str(path)!r} does not exist")
+    import zipfile
+    if not zipfile.is_zipfile(path):
+        raise CheckpointError(f"checkpoint {str(path)!r} is corrupt or unreadable (not a zip archive); "
+                              "delete it to restart this stage from its start")
+    try:
+        return algo_class(agent).load(path, env=venv, device="cpu")
+    except ValueError as e:  # SB3: observation/action spaces differ
+        raise CheckpointError(f"checkpoint {str(path)!r} does not match this stage's envs ({e}); was the "
+                              "curriculum's resolution, frame_stack or recurrence changed?") from None
+    except Exception as e:
+        raise CheckpointError(f"checkpoint {str(path)!r} is corrupt or unreadable ({type(e).__name__}: {e}); "
+                              "delete it to restart this stage from its start") from None
+
+
+class CheckpointError(RuntimeError):
+    """A learner checkpoint that cannot be used; nothing has been overwritten."""
+
+
+def apply_transfer(model: BaseAlgorithm, mode: str, encoder_path: str | Path | None) -> dict[str, Any]:
+    """Start ``model``'s encoder from ``encoder_path`` per transfer ``mode`` (scratch / no path: keep fresh)."""
+    enc = encoder_of(model)
+    if mode == "scratch" or encoder_path is None:
+        return {"transfer": "scratch", "from": None}
+    meta = load_encoder(enc, encoder_path)
+    if mode == "freeze":
+        set_trainable(enc, False)
+    return {"transfer": mode, "from": str(encoder_path), "source_meta": meta}
+
+
+class FreezeSchedule(BaseCallback):
+    """Keeps the encoder frozen / unfrozen by the stage's transfer mode and its step count (resume-safe)."""
+
+    def __init__(self, mode: str, unfreeze_at: int) -> None:
+        super().__init__()
+        self.mode = mode
+        self.unfreeze_at = unfreeze_at
+        self.frozen: bool | None = None
+
+    def _apply(self) -> None:
+        if self.mode == "freeze":
+            frozen = True
+        elif self.mode == "freeze-then-unfreeze":
+            frozen = self.model.num_timesteps < self.unfreeze_at
+        else:
+            frozen = False
+        if frozen != self.frozen:
+            set_trainable(encoder_of(self.model), not frozen)
+            self.frozen = frozen
+            self.logger.record("transfer/encoder_frozen", float(frozen))
+
+    def _on_training_start(self) -> None:
+        self._apply()
+
+    def _on_rollout_start(self) -> None:
+        self._apply()  # the gradient steps follow the rollout, so this covers every update
+
+    def _on_step(self) -> bool:
+        return True

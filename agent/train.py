@@ -1,0 +1,59 @@
+"""Train the infant through a curriculum.
+
+    python -m agent.train --curriculum curriculum/default.yaml --out runs/NAME [--n-envs 8] [--resume]
+
+Writes per-stage checkpoints, TensorBoard logs (``tensorboard --logdir runs/NAME``), ``summary.json`` per stage
+and the shared encoder after each stage; see :mod:`agent.runner` for the folder layout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from agent.encoder import EncoderCheckpointError
+from agent.policy import CheckpointError
+from agent.runner import RunError, RunOptions, run_curriculum
+from curriculum.config import ConfigError, load_curriculum
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="python -m agent.train", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--curriculum", required=True, help="curriculum YAML/TOML, e.g. curriculum/smoke.yaml")
+    p.add_argument("--out", required=True, help="run folder, e.g. runs/NAME")
+    p.add_argument("--n-envs", type=int, default=min(8, os.cpu_count() or 1), help="parallel envs (default: CPUs, ≤ 8)")
+    p.add_argument("--in-process", action="store_true", help="run envs in-process (DummyVecEnv), not subprocesses")
+    p.add_argument("--backend", choices=("mujoco", "habitat"), default="mujoco", help="simulator backend")
+    p.add_argument("--resume", action="store_true", help="continue an interrupted run in --out")
+    p.add_argument("--until", default=None, help="stop after this stage (inclusive)")
+    p.add_argument("--torch-threads", type=int, default=1, help="learner CPU threads (default 1)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    return p.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    a = parse_args(argv)
+    if a.n_envs < 1:
+        print("error: --n-envs must be >= 1", file=sys.stderr)
+        return 2
+    try:
+        cfg = load_curriculum(a.curriculum)
+        if a.until is not None:
+            cfg.stage(a.until)
+        opts = RunOptions(n_envs=a.n_envs, subprocess=not a.in_process, backend=a.backend, resume=a.resume,
+                          progress=not a.no_progress, until=a.until,
+                          torch_threads=a.torch_threads)
+        summaries = run_curriculum(cfg, a.out, opts)
+    except (ConfigError, RunError, CheckpointError, EncoderCheckpointError, FileNotFoundError, KeyError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    for s in summaries:
+        print(f"{s['stage']:<24} graduated={s['graduated']!s:<5} steps={s['steps_used']:>8} "
+              f"success={s['final_success']} wall={s['wall_s']:.1f}s env_steps/s={s['env_steps_per_s']}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,324 @@
+"""Typed curriculum configuration. YAML/TOML files map onto these dataclasses; unknown keys are an error.
+
+Env ids are *not* checked here: they are resolved lazily when a stage starts (:func:`check_stage_env_ids`), so a
+curriculum may name tasks that another package registers later.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import hashlib
+import json
+import types
+import typing
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any, Literal
+
+TRANSFER_MODES = ("finetune", "freeze", "freeze-then-unfreeze", "scratch")
+"""How a stage starts its encoder: finetune (load previous, train all), freeze (load, never update),
+freeze-then-unfreeze (load, frozen for the first ``unfreeze_after`` of the budget), scratch (fresh weights)."""
+
+
+class ConfigError(ValueError):
+    """A curriculum file that does not map onto the dataclasses; the message names the offending key."""
+
+
+@dataclass(frozen=True)
+class GraduationConfig:
+    """When a stage is passed: success rate on held-out evaluation episodes."""
+
+    threshold: float = 0.8
+    """Success rate (``info['is_success']`` at episode end) needed to graduate, in [0, 1]."""
+    episodes: int = 20
+    """Held-out evaluation episodes per evaluation (seeds disjoint from training, see ``agent.seeds``)."""
+    eval_every: int = 10_000
+    """Env steps between evaluations."""
+    deterministic: bool = False
+    """Evaluate the greedy (argmax) action instead of sampling from the policy."""
+    min_steps: int = 0
+    """Never graduate before this many env steps of the stage."""
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.threshold <= 1.0:
+            raise ConfigError(f"graduation.threshold={self.threshold}: must be within [0, 1], e.g. 0.8")
+        if self.episodes < 1 or self.eval_every < 1:
+            raise ConfigError("graduation.episodes and graduation.eval_every must be >= 1")
+
+
+@dataclass(frozen=True)
+class PPOConfig:
+    """PPO hyper-parameters (stable-baselines3 names)."""
+
+    n_steps: int = 128
+    """Rollout length per env."""
+    batch_size: int = 256
+    """Minibatch size."""
+    n_epochs: int = 4
+    """Optimisation epochs per rollout."""
+    learning_rate: float = 2.5e-4
+    """Adam learning rate."""
+    gamma: float = 0.99
+    """Discount."""
+    gae_lambda: float = 0.95
+    """GAE lambda."""
+    clip_range: float = 0.2
+    """PPO clip range."""
+    ent_coef: float = 0.01
+    """Entropy bonus."""
+    vf_coef: float = 0.5
+    """Value loss weight."""
+    max_grad_norm: float = 0.5
+    """Gradient clipping norm."""
+
+
+@dataclass(frozen=True)
+class AgentConfig:
+    """The learner, shared by every stage (the encoder's shape must not change between stages)."""
+
+    encoder: str = "small"
+    """Encoder architecture by name, see ``agent.encoder.ENCODERS`` (small: any size >= 16 px; nature: >= 36 px)."""
+    features_dim: int = 256
+    """Width of the encoder's output."""
+    recurrent: bool = False
+    """Use sb3-contrib RecurrentPPO (CNN + LSTM) instead of PPO: permanence needs memory."""
+    lstm_hidden_size: int = 128
+    """LSTM width when ``recurrent``."""
+    frame_stack: int = 1
+    """Stack this many frames (the cheap alternative to recurrence); 1 = off."""
+    init_encoder: str | None = None
+    """Optional encoder checkpoint (``encoder.pt``) the first stage starts from."""
+    ppo: PPOConfig = field(default_factory=PPOConfig)
+    """PPO hyper-parameters."""
+
+    def __post_init__(self) -> None:
+        if self.frame_stack < 1:
+            raise ConfigError(f"agent.frame_stack={self.frame_stack}: must be >= 1")
+        if self.recurrent and self.frame_stack > 1:
+            raise ConfigError("agent.recurrent and agent.frame_stack > 1 are alternatives; choose one")
+
+
+@dataclass(frozen=True)
+class StageConfig:
+    """One curriculum stage: what the infant does, at what age, for how long, and when it has learned it."""
+
+    name: str
+    """Short unique name (used for folders and logs)."""
+    env_ids: tuple[str, ...]
+    """Gymnasium ids trained on (envs are split round-robin); checked when the stage starts."""
+    stage: str = "crawling"
+    """Developmental stage: lying, crawling, sitting or walking."""
+    age_months: float | None = None
+    """Age for the acuity filter (default: the developmental stage's typical age)."""
+    randomization: dict[str, Any] = field(default_factory=dict)
+    """Scene randomization ranges (``scenes.randomization.SceneRandomization`` names)."""
+    env_kwargs: dict[str, Any] = field(default_factory=dict)
+    """Further ``gym.make`` options, e.g. task options such as ``reach_distance`` or ``max_steps``."""
+    budget: int = 100_000
+    """Most env steps spent in this stage."""
+    graduation: GraduationConfig = field(default_factory=GraduationConfig)
+    """When the stage is passed."""
+    transfer: Literal["finetune", "freeze", "freeze-then-unfreeze", "scratch"] = "finetune"
+    """How the stage's encoder starts from the previous stage's (ignored for the first stage unless
+    ``agent.init_encoder`` is set)."""
+    unfreeze_after: float = 0.5
+    """For freeze-then-unfreeze: fraction of ``budget`` spent with the encoder frozen."""
+
+    def __post_init__(self) -> None:
+        if not self.name or "/" in self.name:
+            raise ConfigError(f"stage name {self.name!r}: must be non-empty and contain no '/'")
+        if not self.env_ids:
+            raise ConfigError(f"stage {self.name!r}: env_ids must name at least one env id")
+        if self.transfer not in TRANSFER_MODES:
+            raise ConfigError(f"stage {self.name!r}: transfer={self.transfer!r}; choose one of {TRANSFER_MODES}")
+        if self.budget < 1:
+            raise ConfigError(f"stage {self.name!r}: budget must be >= 1 env step")
+        if not 0.0 <= self.unfreeze_after <= 1.0:
+            raise ConfigError(f"stage {self.name!r}: unfreeze_after must be within [0, 1]")
+        for key in ("stage", "age_months", "randomization", "width", "height", "backend"):
+            if key in self.env_kwargs:
+                raise ConfigError(f"stage {self.name!r}: env_kwargs.{key} is set elsewhere (stage field or "
+                                  f"curriculum width/height/backend); move it out of env_kwargs")
+
+    def make_kwargs(self, width: int, height: int, backend: str) -> dict[str, Any]:
+        """Keyword arguments for ``gym.make`` (one env of this stage)."""
+        kw: dict[str, Any] = {"stage": self.stage, "width": width, "height": height, "backend": backend,
+                              "randomization": dict(self.randomization), **self.env_kwargs}
+        if self.age_months is not None:
+            kw["age_months"] = self.age_months
+        return kw
+
+
+@dataclass(frozen=True)
+class CurriculumConfig:
+    """A whole curriculum: a learner and its ordered stages."""
+
+    name: str
+    """Curriculum name."""
+    stages: tuple[StageConfig, ...]
+    """Stages in developmental order."""
+    width: int = 64
+    """Observation width (shared by every stage: the encoder is shared)."""
+    height: int = 64
+    """Observation height."""
+    agent: AgentConfig = field(default_factory=AgentConfig)
+    """The learner."""
+    checkpoint_every: int = 10_000
+    """Env steps between checkpoints (``--resume`` loses at most this many)."""
+    seed: int = 0
+    """Seed of the learner and of the training envs."""
+    on_fail: Literal["continue", "stop"] = "continue"
+    """When a stage spends its budget without graduating: go on to the next stage, or stop the run."""
+
+    def __post_init__(self) -> None:
+        names = [s.name for s in self.stages]
+        dup = {n for n in names if names.count(n) > 1}
+        if dup:
+            raise ConfigError(f"stage names must be unique; repeated: {sorted(dup)}")
+        if not self.stages:
+            raise ConfigError("a curriculum needs at least one stage")
+        if self.on_fail not in ("continue", "stop"):
+            raise ConfigError(f"on_fail={self.on_fail!r}: use 'continue' or 'stop'")
+        if self.checkpoint_every < 1:
+            raise ConfigError("checkpoint_every must be >= 1")
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain-data form (round-trips through :func:`from_dict`)."""
+        return json.loads(json.dumps(dataclasses.asdict(self)))
+
+    def digest(self) -> str:
+        """Hash of everything that shapes training (to refuse resuming a run with a different curriculum)."""
+        return hashlib.sha256(json.dumps(self.to_dict(), sort_keys=True).encode()).hexdigest()[:16]
+
+    def stage(self, name: str) -> StageConfig:
+        """The stage called ``name``."""
+        for s in self.stages:
+            if s.name == name:
+                return s
+        raise KeyError(f"no stage {name!r}; stages: {[s.name for s in self.stages]}")
+
+
+# ------------------------------------------------------------------------------------------------ loading
+def _convert(tp: Any, value: Any, where: str) -> Any:
+    origin = typing.get_origin(tp)
+    args = typing.get_args(tp)
+    if dataclasses.is_dataclass(tp):
+        if not isinstance(value, dict):
+            raise ConfigError(f"{where}: expected a mapping for {tp.__name__}, got {type(value).__name__}")
+        return from_dict(tp, value, where)
+    if origin in (typing.Union, types.UnionType):
+        if value is None and type(None) in args:
+            return None
+        errors = []
+        for a in args:
+            if a is type(None):
+                continue
+            try:
+                return _convert(a, value, where)
+            except ConfigError as e:
+                errors.append(str(e))
+        raise ConfigError(errors[0] if errors else f"{where}: bad value {value!r}")
+    if origin is Literal:
+        if value not in args:
+            raise ConfigError(f"{where}={value!r}: choose one of {list(args)}")
+        return value
+    if origin is tuple:
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, (list, tuple)):
+            raise ConfigError(f"{where}: expected a list, got {type(value).__name__}")
+        return tuple(_convert(args[0], v, f"{where}[{i}]") for i, v in enumerate(value))
+    if origin is dict or tp is dict:
+        if not isinstance(value, dict):
+            raise ConfigError(f"{where}: expected a mapping, got {type(value).__name__}")
+        return dict(value)
+    if tp is Any:
+        return value
+    if tp is bool:
+        if not isinstance(value, bool):
+            raise ConfigError(f"{where}={value!r}: expected true/false")
+        return value
+    if tp is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            if isinstance(value, float) and value.is_integer():
+                return int(value)
+            raise ConfigError(f"{where}={value!r}: expected an integer")
+        return value
+    if tp is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ConfigError(f"{where}={value!r}: expected a number")
+        return float(value)
+    if tp is str:
+        if not isinstance(value, str):
+            raise ConfigError(f"{where}={value!r}: expected a string")
+        return value
+    return value
+
+
+def from_dict(cls: type, data: dict[str, Any], where: str = "") -> Any:
+    """Build dataclass ``cls`` from plain data; unknown keys are a :class:`ConfigError` naming them."""
+    hints = typing.get_type_hints(cls)
+    known = {f.name: f for f in fields(cls)}
+    for key in data:
+        if key not in known:
+            close = difflib.get_close_matches(str(key), list(known), n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            path = f"{where}.{key}" if where else str(key)
+            raise ConfigError(f"unknown key {path!r}{hint}; valid keys for {cls.__name__}: {sorted(known)}")
+    kwargs = {}
+    for name, f in known.items():
+        path = f"{where}.{name}" if where else name
+        if name in data:
+            kwargs[name] = _convert(hints[name], data[name], path)
+        elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+            raise ConfigError(f"missing required key {path!r} for {cls.__name__}")
+    try:
+        return cls(**kwargs)
+    except ConfigError as e:
+        raise ConfigError(f"{where + ': ' if where else ''}{e}") from None
+
+
+def load_curriculum(path: str | Path) -> CurriculumConfig:
+    """Read a ``.yaml``/``.yml``/``.toml``/``.json`` curriculum file."""
+    p = Path(path)
+    if not p.is_file():
+        raise FileNotFoundError(f"curriculum file {str(p)!r} not found; built-in ones: {builtin_curricula()}")
+    text = p.read_text()
+    if p.suffix == ".toml":
+        import tomllib
+        data = tomllib.loads(text)
+    elif p.suffix == ".json":
+        data = json.loads(text)
+    else:
+        import yaml
+        data = yaml.safe_load(text)
+    if not isinstance(data, dict):
+        raise ConfigError(f"{p}: the top level must be a mapping with 'name' and 'stages'")
+    try:
+        return from_dict(CurriculumConfig, data)
+    except ConfigError as e:
+        raise ConfigError(f"{p}: {e}") from None
+
+
+def builtin_curricula() -> list[str]:
+    """Paths of the curricula shipped in this folder."""
+    here = Path(__file__).parent
+    return sorted(str(q) for q in here.glob("*.yaml"))
+
+
+def check_stage_env_ids(stage: StageConfig) -> list[str]:
+    """Resolve a stage's env ids against the registry (lazily, when the stage starts)."""
+    import env as peekaboo_env
+    import gymnasium as gym
+    out = []
+    for env_id in stage.env_ids:
+        if env_id in gym.registry:
+            out.append(env_id)
+            continue
+        try:
+            out.append(peekaboo_env.check_env_id(env_id))
+        except ValueError as e:
+            raise ValueError(f"stage {stage.name!r}: {e}. (This id may come from a task package that is not "
+                             f"installed yet.)") from None
+    return out

@@ -1,0 +1,77 @@
+"""tools.evaluate and the reference agents: memory is what the battery measures."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tools.evaluate import evaluate, main, wilson_interval
+
+ENV = {"backend": "mujoco", "width": 32, "height": 32, "stage": "crawling"}
+
+
+def test_wilson_interval():
+    lo, hi = wilson_interval(10, 20)
+    assert lo == pytest.approx(0.2993, abs=1e-3) and hi == pytest.approx(0.7007, abs=1e-3)
+    assert wilson_interval(0, 5)[0] == 0.0 and wilson_interval(5, 5)[1] == 1.0
+
+
+def test_cli_writes_report_and_is_deterministic(tmp_path):
+    args = ["--agent", "memoryless", "--tasks", "occluded_trajectory", "--episodes", "2", "--width", "32",
+            "--height", "32"]
+    assert main([*args, "--out", str(tmp_path / "a")]) == 0
+    assert main([*args, "--out", str(tmp_path / "b"), "--no-plots"]) == 0
+    a = (tmp_path / "a" / "report.json").read_text()
+    assert a == (tmp_path / "b" / "report.json").read_text()
+    rep = json.loads(a)
+    entry = rep["tasks"]["occluded_trajectory"]["conditions"]["hidden"]
+    assert entry["episodes"] == 2 and entry["chance"] == 0.5 and len(entry["ci95"]) == 2
+    assert (tmp_path / "a" / "report.md").read_text().startswith("# Object-permanence battery")
+    assert (tmp_path / "a" / "occluded_trajectory.png").exists()
+
+
+@pytest.mark.parametrize("argv,message", [
+    (["--tasks", "cupz"], "unknown task"), (["--episodes", "0"], "at least 1 episode"),
+    (["--agent", "/nonexistent/model.zip"], "does not exist"),
+])
+def test_cli_errors(tmp_path, capsys, argv, message):
+    base = {"--agent": "oracle", "--tasks": "cups", "--episodes": "1"}
+    for k, v in zip(argv[::2], argv[1::2]):
+        base[k] = v
+    flat = [x for kv in base.items() for x in kv]
+    assert main([*flat, "--out", str(tmp_path)]) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_corrupt_checkpoint(tmp_path, capsys):
+    bad = tmp_path / "model.zip"
+    bad.write_bytes(b"not a zip")
+    assert main(["--agent", str(bad), "--tasks", "cups", "--episodes", "1", "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "model.zip" in err and "PPO" in err
+
+
+def _within_chance(e) -> bool:
+    return e["ci95"][0] <= e["chance"] <= e["ci95"][1]
+
+
+@pytest.mark.slow
+def test_reference_agents_separate_memory_from_shortcuts():
+    n = 20
+    tasks = ["occluder", "cups", "occluded_trajectory", "a_not_b"]
+    oracle = evaluate("oracle", tasks, n, 0, ENV, show_progress=False)
+    memoryless = evaluate("memoryless", tasks, n, 0, ENV, show_progress=False)
+    rnd = evaluate("random", ["cups", "occluded_trajectory"], n, 0, ENV, show_progress=False)
+    for task, tr in oracle["tasks"].items():
+        for label, e in tr["conditions"].items():
+            assert e["rate"] >= 0.95, (task, label, e["rate"])
+    for task, tr in memoryless["tasks"].items():
+        for label, e in tr["conditions"].items():
+            if e["kind"] == "hidden":
+                assert _within_chance(e), (task, label, e)
+            elif e["kind"] == "control":
+                assert e["rate"] >= 0.9, (task, label, e["rate"])
+    for task, tr in rnd["tasks"].items():
+        assert _within_chance(tr["conditions"]["hidden"]), task
+    assert oracle["tasks"]["a_not_b"]["conditions"]["hidden"]["perseverative_error_rate"] == 0.0

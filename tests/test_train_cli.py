@@ -1,0 +1,85 @@
+"""The real CLI: the smoke curriculum graduates its first stage and transfers its encoder; kill -9 and --resume."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+import yaml
+
+from agent.checkpoint import read_jsonl
+from agent.encoder import read_encoder
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def train(*args: str, timeout: float = 400) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "agent.train", "--no-progress", *args], cwd=ROOT,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+@pytest.mark.slow
+def test_smoke_curriculum_graduates_and_transfers(tmp_path):
+    t = time.perf_counter()
+    r = train("--curriculum", "curriculum/smoke.yaml", "--out", str(tmp_path / "run"), "--n-envs", "2")
+    wall = time.perf_counter() - t
+    assert r.returncode == 0, r.stderr[-3000:]
+    run = tmp_path / "run"
+    look = json.loads((run / "stages/00_look/summary.json").read_text())
+    assert look["graduated"], look
+    assert look["final_success"] >= 0.8 and look["steps_used"] <= 6144
+    for key in ("steps_used", "graduated", "final_success", "wall_s", "env_steps_per_s"):
+        assert key in look
+    a = read_encoder(run / "stages/00_look/encoder.pt")["state_dict"]
+    b = read_encoder(run / "stages/01_approach/encoder_start.pt")["state_dict"]
+    assert all(torch.equal(a[k], b[k]) for k in a)  # stage 2 starts from stage 1's encoder
+    assert list((run / "stages/00_look/tb").rglob("events.out.tfevents.*"))
+    assert (run / "stages/01_approach/summary.json").exists() and (run / "summary.json").exists()
+    print(f"smoke curriculum wall {wall:.1f}s; look: {look}")
+
+
+@pytest.mark.slow
+def test_kill_9_then_resume(tmp_path):
+    cfg = yaml.safe_load((ROOT / "curriculum/smoke.yaml").read_text())
+    cfg["checkpoint_every"] = 256
+    cfg["stages"][0].update(budget=1536, graduation={"threshold": 1.0, "episodes": 2, "eval_every": 100000})
+    cfg["stages"] = cfg["stages"][:1]
+    cur = tmp_path / "c.yaml"
+    cur.write_text(yaml.safe_dump(cfg))
+    run = tmp_path / "run"
+    args = ["--curriculum", str(cur), "--out", str(run), "--n-envs", "2"]
+    proc = subprocess.Popen([sys.executable, "-m", "agent.train", "--no-progress", *args], cwd=ROOT,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+    ckpt = run / "stages/00_look/checkpoint.json"
+    deadline = time.time() + 240
+    while time.time() < deadline and proc.poll() is None:
+        if ckpt.exists() and json.loads(ckpt.read_text())["num_timesteps"] >= 512:
+            break
+        time.sleep(0.2)
+    assert proc.poll() is None, proc.stderr.read().decode()[-2000:]
+    os.killpg(proc.pid, signal.SIGKILL)  # the trainer and its env workers, mid-stage
+    proc.wait()
+    killed_at = json.loads(ckpt.read_text())["num_timesteps"]
+    assert not (run / "stages/00_look/summary.json").exists()
+
+    r = train(*args)  # without --resume: refused, nothing touched
+    assert r.returncode == 2 and "--resume" in r.stderr
+    r = train(*args, "--resume")
+    assert r.returncode == 0, r.stderr[-3000:]
+    summary = json.loads((run / "stages/00_look/summary.json").read_text())
+    assert 1536 <= summary["steps_used"] < 1536 + 256
+    steps = [row["step"] for row in read_jsonl(run / "stages/00_look/train.jsonl")]
+    assert steps == sorted(steps) and steps[0] <= killed_at  # the log continues from the checkpoint
+    finished = (run / "stages/00_look/summary.json").read_bytes()
+    model = (run / "stages/00_look/model.zip").read_bytes()
+    r = train(*args, "--resume")  # a finished stage is never retrained nor overwritten
+    assert r.returncode == 0
+    assert (run / "stages/00_look/summary.json").read_bytes() == finished
+    assert (run / "stages/00_look/model.zip").read_bytes() == model

@@ -1,0 +1,251 @@
+"""Evaluate an agent on the object-permanence battery.
+
+    python -m tools.evaluate --agent {oracle,memoryless,random,PATH.zip} --tasks all --episodes 50 --seed 0 --out DIR
+
+Writes ``DIR/report.json`` (per task and condition: successes, episodes, rate, 95% Wilson interval, chance level,
+condition kind; A-not-B perseverative-error rate; the success-vs-delay curve), ``DIR/report.md`` (a table) and
+plots (``DIR/<task>.png``: success per condition with intervals and the chance line; ``DIR/delay_curve.png``).
+Wall-clock timing goes to ``DIR/timing.json`` so that the same seed gives the same ``report.json``.
+
+Held-out seeds: episode ``i`` of a task runs with :func:`env.seeds.eval_seed` ``(task, i, --seed)``, which lies in
+``[2**31, 2**32)``; training seeds lie below :data:`env.seeds.TRAIN_SEED_MAX` = ``2**31``, so evaluation homes and
+episodes are disjoint from training ones by construction.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import env as peekaboo
+from env.seeds import eval_seed
+from env.tasks import task_class
+
+BATTERY: tuple[str, ...] = ("occluder", "cups", "a_not_b", "delayed_response", "occluded_trajectory")
+"""Tasks that ``--tasks all`` runs."""
+
+
+def wilson_interval(successes: int, n: int, z: float = 1.959964) -> tuple[float, float]:
+    """95% Wilson score interval of a binomial proportion."""
+    if n <= 0:
+        raise ValueError("the Wilson interval needs at least one episode")
+    p = successes / n
+    denom = 1 + z * z / n
+    centre = (p + z * z / (2 * n)) / denom
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def env_id_of(task: str) -> str:
+    """The registered gymnasium id of a task name."""
+    return peekaboo.check_env_id(task)
+
+
+def parse_tasks(spec: str) -> list[str]:
+    """``all`` or a comma-separated list of battery task names (an error names the valid ones)."""
+    if spec == "all":
+        return list(BATTERY)
+    names = [t.strip() for t in spec.split(",") if t.strip()]
+    bad = [t for t in names if t not in BATTERY]
+    if bad or not names:
+        raise ValueError(f"unknown task(s) {bad or spec!r}; choose 'all' or a comma-separated list of {list(BATTERY)}")
+    return names
+
+
+def run_condition(task: str, label: str, options: dict[str, Any], agent_name: str, episodes: int, seed: int,
+                  env_kwargs: dict[str, Any], progress) -> dict[str, Any]:
+    """Run ``episodes`` episodes of one condition; returns its report entry."""
+    from tools.agents import make_agent
+
+    env = peekaboo.make(env_id_of(task), **env_kwargs, **options)
+    try:
+        agent = make_agent(agent_name, env)
+        t = env.unwrapped.task
+        successes = perseverative = no_choice = steps = 0
+        for i in range(episodes):
+            s = eval_seed(task, i, seed)
+            obs, info = env.reset(seed=s)
+            agent.reset(s)
+            done = False
+            while not done:
+                obs, _, terminated, truncated, info = env.step(agent.act(obs, info))
+                done = terminated or truncated
+                steps += 1
+            successes += int(info["is_success"])
+            perseverative += int(info.get("perseverative_error", False))
+            no_choice += int(info.get("chosen_index", -1) == -1)
+            progress.update(1)
+        lo, hi = wilson_interval(successes, episodes)
+        entry: dict[str, Any] = {
+            "condition": t.config.condition, "kind": t.kind, "options": options, "delay": t.config.delay,
+            "delay_mode": t.config.delay_mode, "successes": successes, "episodes": episodes,
+            "rate": successes / episodes, "ci95": [lo, hi], "chance": t.chance,
+            "no_choice_rate": no_choice / episodes, "mean_steps": steps / episodes,
+        }
+        if task == "a_not_b":
+            entry["perseverative_errors"] = perseverative
+            entry["perseverative_error_rate"] = perseverative / episodes
+            entry["perseverative_ci95"] = list(wilson_interval(perseverative, episodes))
+        return entry
+    finally:
+        env.close()
+
+
+def evaluate(agent: str, tasks: list[str], episodes: int, seed: int, env_kwargs: dict[str, Any],
+             task_options: dict[str, Any] | None = None, show_progress: bool = True) -> dict[str, Any]:
+    """The whole report as a dict (deterministic for a given seed)."""
+    from tqdm import tqdm
+
+    if episodes < 1:
+        raise ValueError(f"--episodes {episodes}: need at least 1 episode per condition")
+    plan = [(t, label, {**opts, **(task_options or {})}) for t in tasks
+            for label, opts in task_class(t).eval_conditions.items()]
+    report: dict[str, Any] = {"agent": agent, "episodes_per_condition": episodes, "seed": seed,
+                              "env": env_kwargs, "seed_scheme": "env.seeds.eval_seed(task, i, seed) in [2**31, 2**32)",
+                              "tasks": {}}
+    with tqdm(total=len(plan) * episodes, desc=f"evaluate {agent}", unit="ep", disable=not show_progress,
+              file=sys.stderr) as bar:
+        for task, label, opts in plan:
+            bar.set_postfix_str(f"{task}/{label}")
+            entry = run_condition(task, label, opts, agent, episodes, seed, env_kwargs, bar)
+            tr = report["tasks"].setdefault(task, {"env_id": env_id_of(task), "conditions": {}})
+            tr["conditions"][label] = entry
+    dr = report["tasks"].get("delayed_response")
+    if dr:
+        dr["delay_curve"] = [{"delay": e["delay"], "rate": e["rate"], "ci95": e["ci95"], "chance": e["chance"]}
+                             for e in dr["conditions"].values() if e["condition"] == "hidden"]
+    return report
+
+
+def markdown(report: dict[str, Any]) -> str:
+    """A readable table of the report."""
+    lines = [f"# Object-permanence battery: agent `{report['agent']}`", "",
+             f"{report['episodes_per_condition']} episodes per condition, seed {report['seed']}, "
+             f"{report['env'].get('width')}×{report['env'].get('height')}, backend {report['env'].get('backend')}.",
+             "", "| task | condition | kind | successes | rate | 95% CI | chance | notes |",
+             "|---|---|---|---|---|---|---|---|"]
+    for task, tr in report["tasks"].items():
+        for label, e in tr["conditions"].items():
+            chance = "—" if e["chance"] is None else f"{e['chance']:.2f}"
+            notes = []
+            if "perseverative_error_rate" in e:
+                notes.append(f"perseverative errors {e['perseverative_errors']}/{e['episodes']} "
+                             f"({e['perseverative_error_rate']:.2f})")
+            if e["delay"]:
+                notes.append(f"delay {e['delay']:g} s ({e['delay_mode']})")
+            lines.append(f"| {task} | {label} | {e['kind']} | {e['successes']}/{e['episodes']} | {e['rate']:.2f} | "
+                         f"[{e['ci95'][0]:.2f}, {e['ci95'][1]:.2f}] | {chance} | {'; '.join(notes)} |")
+    lines.append("")
+    lines.append("kind: hidden = memory needed; control = solvable from the current frame; catch = nothing hidden "
+                 "(success = not searching).")
+    return "\n".join(lines) + "\n"
+
+
+def plot(report: dict[str, Any], out: Path) -> list[Path]:
+    """Bar chart per task (rate, 95% CI, chance line) and the success-vs-delay curve."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    paths = []
+    for task, tr in report["tasks"].items():
+        conds = tr["conditions"]
+        labels = list(conds)
+        rates = [conds[k]["rate"] for k in labels]
+        err = [[max(0.0, r - conds[k]["ci95"][0]) for k, r in zip(labels, rates)],
+               [max(0.0, conds[k]["ci95"][1] - r) for k, r in zip(labels, rates)]]
+        colors = {"hidden": "tab:blue", "control": "tab:green", "catch": "tab:gray"}
+        fig, ax = plt.subplots(figsize=(1.4 + 1.2 * len(labels), 3.2))
+        ax.bar(range(len(labels)), rates, yerr=err, capsize=4, color=[colors[conds[k]["kind"]] for k in labels])
+        for j, k in enumerate(labels):
+            if conds[k]["chance"] is not None:
+                ax.hlines(conds[k]["chance"], j - 0.4, j + 0.4, colors="k", linestyles="--", label="chance" if j == 0
+                          else None)
+        ax.set_xticks(range(len(labels)), labels, rotation=20, fontsize=8)
+        ax.set_ylim(0, 1.05)
+        ax.set_ylabel("success rate")
+        ax.set_title(f"{task} — {report['agent']}", fontsize=9)
+        fig.tight_layout()
+        p = out / f"{task}.png"
+        fig.savefig(p, dpi=100)
+        plt.close(fig)
+        paths.append(p)
+    curve = report["tasks"].get("delayed_response", {}).get("delay_curve")
+    if curve:
+        fig, ax = plt.subplots(figsize=(4, 3))
+        d = [c["delay"] for c in curve]
+        r = [c["rate"] for c in curve]
+        err = [[max(0.0, x - c["ci95"][0]) for x, c in zip(r, curve)],
+               [max(0.0, c["ci95"][1] - x) for x, c in zip(r, curve)]]
+        ax.errorbar(d, r, yerr=err, marker="o", capsize=4)
+        ax.axhline(curve[0]["chance"], color="k", linestyle="--", label="chance")
+        ax.set_xlabel("delay (s, simulated)")
+        ax.set_ylabel("success rate")
+        ax.set_ylim(0, 1.05)
+        ax.set_title(f"delayed response — {report['agent']}", fontsize=9)
+        ax.legend(fontsize=8)
+        fig.tight_layout()
+        p = out / "delay_curve.png"
+        fig.savefig(p, dpi=100)
+        plt.close(fig)
+        paths.append(p)
+    return paths
+
+
+def _option(text: str) -> tuple[str, Any]:
+    if "=" not in text:
+        raise argparse.ArgumentTypeError(f"--task-option {text!r}: use KEY=VALUE, e.g. delay_mode=lights_out")
+    key, value = text.split("=", 1)
+    try:
+        return key, json.loads(value)
+    except json.JSONDecodeError:
+        return key, value
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m tools.evaluate", description=__doc__.split("\n\n")[0])
+    ap.add_argument("--agent", required=True, help="oracle, memoryless, random, or a path to a PPO/RecurrentPPO .zip")
+    ap.add_argument("--tasks", default="all", help=f"'all' or a comma-separated list of {list(BATTERY)}")
+    ap.add_argument("--episodes", type=int, default=50, help="episodes per task condition")
+    ap.add_argument("--seed", type=int, default=0, help="evaluation run seed (selects held-out episode seeds)")
+    ap.add_argument("--out", type=Path, required=True, help="output directory")
+    ap.add_argument("--backend", choices=("mujoco", "habitat"), default="mujoco")
+    ap.add_argument("--width", type=int, default=64)
+    ap.add_argument("--height", type=int, default=64)
+    ap.add_argument("--stage", default="crawling", help="developmental stage of the infant")
+    ap.add_argument("--task-option", type=_option, action="append", default=[],
+                    help="KEY=VALUE passed to every task, e.g. delay_mode=lights_out (repeatable)")
+    ap.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
+    args = ap.parse_args(argv)
+    try:
+        tasks = parse_tasks(args.tasks)
+        if args.episodes < 1:
+            raise ValueError(f"--episodes {args.episodes}: need at least 1 episode per condition")
+        env_kwargs = {"backend": args.backend, "width": args.width, "height": args.height, "stage": args.stage}
+        t0 = time.perf_counter()
+        report = evaluate(args.agent, tasks, args.episodes, args.seed, env_kwargs, dict(args.task_option))
+        elapsed = time.perf_counter() - t0
+    except (ValueError, FileNotFoundError, ImportError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "report.json").write_text(json.dumps(report, indent=2, sort_keys=True) + "\n")
+    (args.out / "report.md").write_text(markdown(report))
+    n_eps = sum(len(t["conditions"]) for t in report["tasks"].values()) * args.episodes
+    (args.out / "timing.json").write_text(json.dumps({"seconds": elapsed, "episodes": n_eps,
+                                                      "seconds_per_episode": elapsed / n_eps}, indent=2) + "\n")
+    if not args.no_plots:
+        plot(report, args.out)
+    print(markdown(report))
+    print(f"{n_eps} episodes in {elapsed:.1f} s; wrote {args.out}/report.json, report.md", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -52,8 +52,9 @@ def test_corrupt_checkpoint(tmp_path, capsys):
     assert "model.zip" in err and "PPO" in err
 
 
-def _within_chance(e) -> bool:
-    return e["ci95"][0] <= e["chance"] <= e["ci95"][1]
+def _no_better_than_chance(e) -> bool:
+    """A shortcut (information about the hiding place in the frame) would lift the 95% interval above chance."""
+    return e["ci95"][0] <= e["chance"]
 
 
 @pytest.mark.slow
@@ -69,9 +70,9 @@ def test_reference_agents_separate_memory_from_shortcuts():
     for task, tr in memoryless["tasks"].items():
         for label, e in tr["conditions"].items():
             if e["kind"] == "hidden":
-                assert _within_chance(e), (task, label, e)
+                assert _no_better_than_chance(e), (task, label, e)
             elif e["kind"] == "control":
                 assert e["rate"] >= 0.9, (task, label, e["rate"])
     for task, tr in rnd["tasks"].items():
-        assert _within_chance(tr["conditions"]["hidden"]), task
+        assert _no_better_than_chance(tr["conditions"]["hidden"]), task
     assert oracle["tasks"]["a_not_b"]["conditions"]["hidden"]["perseverative_error_rate"] == 0.0

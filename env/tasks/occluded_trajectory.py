@@ -62,9 +62,9 @@ class OccludedTrajectory(PermanenceTask):
         side = float(np.sign(lat))
         if c.condition == "hidden":
             return [self.stage.xyz(fwd + BEHIND, side * c.screen_offset)]
-        # out past the screen's far edge, then forward to stop in front of it, in view
+        # out past the screen's far edge, then forward to stop in front of it, well inside the field of view
         return [self.stage.xyz(fwd + BEHIND, side * (c.screen_offset + 0.35)),
-                self.stage.xyz(fwd - 0.3, side * c.screen_offset)]
+                self.stage.xyz(fwd - 0.4, side * c.screen_offset * 0.6)]
 
     def start_trial(self, world: World) -> None:
         self._leg = 0

@@ -4,7 +4,11 @@ Every rate is measured in the same run as its reference, so the ratios are what 
 - ``env``: Peekaboo env steps/s (random policy, resets included), single process, at each resolution;
 - ``raw``: plain ``mujoco.Renderer`` + ``mj_step`` on the *same compiled model* (the ceiling for one process);
 - ``vec2``: a 2-process ``AsyncVectorEnv`` (forkserver) of the same env;
-- ``memory``: resident memory before and after many steps with layout changes (a leak check).
+- ``memory``: resident memory before and after many steps with layout changes (a leak check);
+- ``batched`` (``--batched N``): :class:`env.batched.BatchedInfantEnv` of N worlds in one process, and
+  ``--procs`` such processes side by side (summed), each vs the single env;
+- ``miniworld``: MiniWorld OneRoom at the same size, if ``miniworld`` is installed (else the reason it skipped);
+- ``ppo`` (``--ppo STEPS``): stable-baselines3 PPO ``CnnPolicy`` end to end on the batched env.
 """
 
 from __future__ import annotations
@@ -135,6 +139,194 @@ def run_bench(sizes: tuple[int, ...] = (64, 128), seconds: float = 3.0, memory_s
     return result
 
 
+def batched_rate(size: int, n_envs: int, seconds: float, env_id: str = ENV_ID, tiled: bool = True) -> float:
+    """Env steps/s of a :class:`BatchedInfantEnv` of ``n_envs`` worlds (random actions, autoreset)."""
+    from env.batched import make_batched
+
+    v = make_batched(n_envs, env_id, width=size, height=size, tiled=tiled)
+    try:
+        v.reset(seed=0)
+        rng = np.random.default_rng(0)
+        return n_envs * _rate(lambda _: v.step(rng.integers(6, size=n_envs)), seconds, min_iters=10)
+    finally:
+        v.close()
+
+
+def batched_procs_rate(size: int, n_envs: int, procs: int, seconds: float, env_id: str = ENV_ID) -> float:
+    """Env steps/s of one SB3 VecEnv over ``procs`` processes × ``n_envs`` batched worlds (pipes included)."""
+    from env.sb3_vec import SubprocBatchedVecEnv
+
+    v = SubprocBatchedVecEnv(n_envs, procs, env_id, width=size, height=size)
+    try:
+        v.reset()
+        rng = np.random.default_rng(0)
+        return v.num_envs * _rate(lambda _: v.step(rng.integers(6, size=v.num_envs)), seconds, min_iters=10)
+    finally:
+        v.close()
+
+
+def miniworld_rate(size: int, seconds: float) -> dict[str, Any]:
+    """MiniWorld OneRoom steps/s at ``size``×``size`` (default settings), or why it was skipped."""
+    try:
+        import pyglet
+
+        pyglet.options["headless"] = True
+        import miniworld  # noqa: F401
+    except Exception as exc:  # not installed, or no headless GL for pyglet
+        return {"skipped": f"miniworld unavailable ({type(exc).__name__}: {exc}); pip install miniworld"}
+    e = gym.make("MiniWorld-OneRoom-v0", obs_width=size, obs_height=size)
+    e.reset(seed=0)
+    rng = np.random.default_rng(0)
+
+    def step(_: int) -> None:
+        _, _, term, trunc, _ = e.step(int(rng.integers(e.action_space.n)))
+        if term or trunc:
+            e.reset()
+
+    try:
+        return {"steps_per_s": round(_rate(step, seconds), 1)}
+    finally:
+        e.close()
+
+
+ROLLOUT = 512  # env steps per PPO rollout, whatever the number of envs: same update work per env step
+
+
+def _single_env(size: int, env_id: str):
+    return peekaboo_env.make(env_id, width=size, height=size)
+
+
+def ppo_rate(size: int, n_envs: int, steps: int, procs: int = 1, env_id: str = ENV_ID,
+             batched: bool = True) -> dict[str, Any]:
+    """End-to-end env steps/s of SB3 PPO (``CnnPolicy``, rollouts + updates) on ``procs`` processes ×
+    ``n_envs`` batched worlds, or (``batched=False``) on SB3's ``SubprocVecEnv`` of ``procs`` single envs —
+    the naive reference. Rollout size, minibatch and epochs are fixed, so the learner's work per env step is
+    the same in both."""
+    try:
+        import torch
+        from stable_baselines3 import PPO
+        from stable_baselines3.common.vec_env import SubprocVecEnv
+    except ImportError as exc:
+        return {"skipped": f"stable-baselines3 unavailable ({exc}); pip install stable-baselines3"}
+    from functools import partial
+
+    from env.batched import sb3_vec_env
+    from env.sb3_vec import SubprocBatchedVecEnv
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # the other core renders; two busy torch threads starve llvmpipe
+    if not batched:
+        venv = SubprocVecEnv([partial(_single_env, size, env_id) for _ in range(procs)], start_method="forkserver")
+    elif procs > 1:
+        venv = SubprocBatchedVecEnv(n_envs, procs, env_id, width=size, height=size)
+    else:
+        venv = sb3_vec_env(n_envs, env_id, width=size, height=size)
+    n_envs = venv.num_envs
+    n_steps = max(1, ROLLOUT // n_envs)
+    try:
+        model = PPO("CnnPolicy", venv, n_steps=n_steps, batch_size=256, n_epochs=4, seed=0, verbose=0,
+                    device="cpu")
+        model.learn(n_steps * n_envs)  # warm-up: first rollout + update
+        t0 = time.perf_counter()
+        model.learn(steps, reset_num_timesteps=False)
+        dt = time.perf_counter() - t0
+        done = model.num_timesteps - n_steps * n_envs
+        return {"env_steps_per_s": round(done / dt, 1), "steps": done, "n_envs": n_envs, "procs": procs,
+                "batched": batched, "n_steps": n_steps, "batch_size": 256, "n_epochs": 4, "torch_threads": 1}
+    finally:
+        venv.close()
+        torch.set_num_threads(threads)
+
+
+def batched_memory_check(steps: int, n_envs: int = 4, size: int = 64) -> dict[str, float]:
+    """RSS growth of a batched env over ``steps`` env steps (new home every 100-step episode)."""
+    from env.batched import make_batched
+
+    v = make_batched(n_envs, width=size, height=size, max_steps=100)
+    v.reset(seed=0)
+    rng = np.random.default_rng(0)
+    run = lambda n: [v.step(rng.integers(6, size=n_envs)) for _ in range(n // n_envs)]  # noqa: E731
+    run(3000)  # first layouts fill llvmpipe's shader cache and malloc arenas
+    before, raw_before = _trimmed_rss_mb(), _rss_mb()
+    run(steps)
+    raw_after = _rss_mb()
+    after = _trimmed_rss_mb()
+    v.close()
+    return {"steps": steps, "n_envs": n_envs, "rss_before_mb": round(before, 1), "rss_after_mb": round(after, 1),
+            "growth_mb": round(after - before, 1), "untrimmed_growth_mb": round(raw_after - raw_before, 1)}
+
+
+def _trimmed_rss_mb() -> float:
+    """RSS after returning free heap pages to the OS: layout churn fragments glibc's heap (tens of MB that
+    ``malloc_trim`` gives back), which is not a leak; what stays is."""
+    import ctypes
+    import gc
+
+    gc.collect()
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc
+        pass
+    return _rss_mb()
+
+
+def run_batched_bench(size: int, seconds: float, n_envs: int, procs: int, ppo_steps: int,
+                      single_rate: float | None, memory_steps: int) -> dict[str, Any]:
+    """The batched-env section: batched, procs × batched, MiniWorld and PPO, with ratios to each other."""
+    single = single_rate if single_rate is not None else env_rate(size, seconds)[0]
+    out: dict[str, Any] = {"size": size, "n_envs": n_envs, "single_env_steps_per_s": round(single, 1)}
+    b = batched_rate(size, n_envs, seconds)
+    out.update({"batched_steps_per_s": round(b, 1), "batched_vs_single": round(b / single, 3)})
+    if procs > 1:
+        bp = batched_procs_rate(size, n_envs, procs, seconds)
+        out.update({"procs": procs, "batched_procs_steps_per_s": round(bp, 1),
+                    "batched_procs_vs_single": round(bp / single, 3)})
+    mw = miniworld_rate(size, seconds)
+    out["miniworld"] = mw
+    if "steps_per_s" in mw:
+        out["batched_vs_miniworld"] = round(b / mw["steps_per_s"], 3)
+        if procs > 1:
+            out["batched_procs_vs_miniworld"] = round(out["batched_procs_steps_per_s"] / mw["steps_per_s"], 3)
+    if ppo_steps:
+        out["ppo"] = ppo_rate(size, n_envs, ppo_steps, procs)
+        out["ppo_naive"] = ppo_rate(size, 1, ppo_steps, procs, batched=False)
+        if "env_steps_per_s" in out["ppo"] and "env_steps_per_s" in out["ppo_naive"]:
+            out["ppo_vs_naive"] = round(out["ppo"]["env_steps_per_s"] / out["ppo_naive"]["env_steps_per_s"], 3)
+    if memory_steps:
+        out["memory"] = batched_memory_check(memory_steps)
+    return out
+
+
+def format_batched(r: dict[str, Any]) -> str:
+    """Lines for the batched section of :func:`format_table`."""
+    lines = [f"batched ({r['size']}x{r['size']}, {r['n_envs']} worlds/process):",
+             f"  single env        {r['single_env_steps_per_s']:>9.0f} steps/s",
+             f"  batched           {r['batched_steps_per_s']:>9.0f} steps/s  ({r['batched_vs_single']:.2f}x single)"]
+    if "procs" in r:
+        lines.append(f"  batched x{r['procs']} procs  {r['batched_procs_steps_per_s']:>9.0f} steps/s  "
+                     f"({r['batched_procs_vs_single']:.2f}x single)")
+    mw = r["miniworld"]
+    if "steps_per_s" in mw:
+        lines.append(f"  MiniWorld OneRoom {mw['steps_per_s']:>9.0f} steps/s  (batched/MiniWorld "
+                     f"{r['batched_vs_miniworld']:.2f}x" + (f", procs/MiniWorld {r['batched_procs_vs_miniworld']:.2f}x"
+                                                             if "batched_procs_vs_miniworld" in r else "") + ")")
+    else:
+        lines.append(f"  MiniWorld OneRoom skipped: {mw['skipped']}")
+    if "ppo" in r:
+        p = r["ppo"]
+        lines.append(f"  PPO end to end    {p['env_steps_per_s']:>9.0f} env-steps/s  ({p['procs']} procs x "
+                     f"{p['n_envs'] // p['procs']} worlds, CnnPolicy)" if "env_steps_per_s" in p
+                     else f"  PPO skipped: {p['skipped']}")
+    if "ppo_vs_naive" in r:
+        lines.append(f"  PPO naive         {r['ppo_naive']['env_steps_per_s']:>9.0f} env-steps/s  (SubprocVecEnv of "
+                     f"{r['ppo_naive']['procs']} single envs; batched/naive {r['ppo_vs_naive']:.2f}x)")
+    if "memory" in r:
+        m = r["memory"]
+        lines.append(f"  batched memory: {m['rss_before_mb']} MB -> {m['rss_after_mb']} MB over {m['steps']} steps "
+                     f"(growth {m['growth_mb']} MB)")
+    return "\n".join(lines)
+
+
 def format_table(result: dict[str, Any]) -> str:
     """A readable table of :func:`run_bench`'s result."""
     lines = [f"{'size':>6} {'env/s':>9} {'raw/s':>9} {'env/raw':>8} {'vec2/s':>9} {'vec2/env':>9}"]
@@ -146,6 +338,8 @@ def format_table(result: dict[str, Any]) -> str:
         m = result["memory"]
         lines.append(f"memory: {m['rss_before_mb']} MB → {m['rss_after_mb']} MB over {m['steps']} steps "
                      f"(growth {m['growth_mb']} MB)")
+    if "batched" in result:
+        lines.append(format_batched(result["batched"]))
     return "\n".join(lines)
 
 
@@ -156,8 +350,23 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--sizes", type=int, nargs="+", default=[64, 128], help="square resolutions")
     p.add_argument("--memory-steps", type=int, default=10_000, help="steps for the leak check (0 = skip)")
     p.add_argument("--no-vec", action="store_true", help="skip the 2-process measurement")
+    p.add_argument("--batched", type=int, default=0, metavar="N",
+                   help="also bench a batched env of N worlds/process, MiniWorld and PPO (0 = skip)")
+    p.add_argument("--procs", type=int, default=2, help="processes for the batched x procs line")
+    p.add_argument("--ppo-steps", type=int, default=4096, help="PPO env steps timed with --batched (0 = skip)")
+    p.add_argument("--batched-memory-steps", type=int, default=0, help="batched leak-check steps (0 = skip)")
+    p.add_argument("--batched-only", action="store_true", help="with --batched: skip the classic table")
     a = p.parse_args(argv)
-    result = run_bench(tuple(a.sizes), a.seconds, a.memory_steps, not a.no_vec)
+    if a.batched_only:
+        result: dict[str, Any] = {"machine": {"python": platform.python_version(), "cpus": os.cpu_count(),
+                                              "mujoco": mujoco.__version__}, "env_id": ENV_ID, "sizes": {}}
+    else:
+        result = run_bench(tuple(a.sizes), a.seconds, a.memory_steps, not a.no_vec)
+    if a.batched:
+        size = a.sizes[0]
+        single = result["sizes"].get(str(size), {}).get("env_steps_per_s")
+        result["batched"] = run_batched_bench(size, a.seconds, a.batched, a.procs, a.ppo_steps, single,
+                                              a.batched_memory_steps)
     a.out.mkdir(parents=True, exist_ok=True)
     (a.out / "bench.json").write_text(json.dumps(result, indent=2))
     print(format_table(result))

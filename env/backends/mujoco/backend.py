@@ -175,6 +175,13 @@ class MujocoBackend(Backend):
             frame.segmentation = r.read_segmentation(self.data, self._eye_cam, w, h, self._geom_to_object)
         return frame
 
+    def draw_eye(self, target: GLRenderer | None = None, left: int = 0, bottom: int = 0) -> None:
+        """Draw the eye view into a rectangle of ``target``'s framebuffer (a batch tile) without reading it."""
+        self._sync()
+        r = self._renderer
+        r.update(self.data, self._eye_cam, self._eye_option)
+        r.draw(self.eye.width, self.eye.height, left, bottom, target)
+
     def render_view(self, view: str, width: int, height: int) -> np.ndarray:
         if width > _MAX_VIEW or height > _MAX_VIEW or width <= 0 or height <= 0:
             raise ValueError(f"view size {width}x{height}: use 1..{_MAX_VIEW} pixels per side")

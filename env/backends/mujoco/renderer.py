@@ -92,6 +92,11 @@ class GLRenderer:
         assert self.model is not None
         buf = self._buffer((height, width), np.float32)
         mujoco.mjr_readPixels(None, buf, mujoco.MjrRect(0, 0, width, height), self._ctx)
+        return self.depth_to_metres(buf)
+
+    def depth_to_metres(self, buf: np.ndarray) -> np.ndarray:
+        """Metric depth from a depth-buffer read (rows bottom-up, as GL returns them), row 0 at the top."""
+        assert self.model is not None
         extent = self.model.stat.extent
         near, far = self.model.vis.map.znear * extent, self.model.vis.map.zfar * extent
         # Invert the OpenGL depth-buffer mapping (same as mujoco.Renderer).

@@ -1,0 +1,168 @@
+"""A stable-baselines3 ``VecEnv`` over a :class:`env.batched.BatchedInfantEnv` (needs ``stable-baselines3``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+try:
+    from stable_baselines3.common.vec_env.base_vec_env import VecEnv
+except ImportError as exc:  # pragma: no cover - optional dependency
+    raise ImportError("SB3BatchedVecEnv needs stable-baselines3: pip install stable-baselines3") from exc
+
+from env.batched import BatchedInfantEnv
+
+
+class SB3BatchedVecEnv(VecEnv):
+    """SB3 view of a batch: same-step reset, ``terminal_observation`` and ``TimeLimit.truncated`` in infos."""
+
+    def __init__(self, batched: BatchedInfantEnv) -> None:
+        self.batched = batched
+        super().__init__(batched.num_envs, batched.single_observation_space, batched.single_action_space)
+        self._actions: np.ndarray | None = None
+
+    def reset(self):
+        seeds = [s if s is None else int(s) for s in self._seeds]
+        obs, _ = self.batched.reset(seed=None if all(s is None for s in seeds) else seeds,
+                                    options=self._options[0] or None)
+        self._reset_seeds()
+        self._reset_options()
+        return obs
+
+    def step_async(self, actions: np.ndarray) -> None:
+        self._actions = actions
+
+    def step_wait(self):
+        assert self._actions is not None, "call step_async() first"
+        obs, rewards, terms, truncs, infos = self.batched.step_same_reset(self._actions)
+        for i, info in enumerate(infos):
+            info["TimeLimit.truncated"] = bool(truncs[i] and not terms[i])
+            if "final_observation" in info:
+                info["terminal_observation"] = info.pop("final_observation")
+        self._actions = None
+        return obs, rewards.astype(np.float32), terms | truncs, infos
+
+    def close(self) -> None:
+        self.batched.close()
+
+    def get_attr(self, attr_name: str, indices=None) -> list[Any]:
+        return [getattr(self.batched.envs[i], attr_name) for i in self._get_indices(indices)]
+
+    def set_attr(self, attr_name: str, value: Any, indices=None) -> None:
+        for i in self._get_indices(indices):
+            setattr(self.batched.envs[i], attr_name, value)
+
+    def env_method(self, method_name: str, *method_args, indices=None, **method_kwargs) -> list[Any]:
+        return [getattr(self.batched.envs[i], method_name)(*method_args, **method_kwargs)
+                for i in self._get_indices(indices)]
+
+    def env_is_wrapped(self, wrapper_class, indices=None) -> list[bool]:
+        return [False for _ in self._get_indices(indices)]
+
+
+def _worker(remote, parent_remote, n_envs: int, env_id: str, kwargs: dict[str, Any]) -> None:
+    from env.batched import make_batched
+
+    parent_remote.close()
+    vec = SB3BatchedVecEnv(make_batched(n_envs, env_id, **kwargs))
+    try:
+        while True:
+            cmd, arg = remote.recv()
+            if cmd == "step":
+                vec.step_async(arg)
+                remote.send(vec.step_wait())
+            elif cmd == "reset":
+                seeds, options = arg
+                vec._seeds, vec._options = seeds, options
+                remote.send(vec.reset())
+            elif cmd == "call":
+                name, args, kw = arg
+                remote.send(getattr(vec, name)(*args, **kw))
+            elif cmd == "close":
+                break
+    finally:
+        vec.close()
+        remote.close()
+
+
+class SubprocBatchedVecEnv(VecEnv):
+    """``procs`` processes, each a :class:`SB3BatchedVecEnv` of ``n_envs_per_proc`` worlds, as one VecEnv.
+
+    Uses both cores of a small machine while keeping each process's worlds in one batch. Env ``k`` of process
+    ``p`` is env ``p * n_envs_per_proc + k``; seeds are per env, as in the single-process adapter.
+    """
+
+    def __init__(self, n_envs_per_proc: int, procs: int = 2, env_id: str = "Peekaboo/FindToy-v0",
+                 **kwargs: Any) -> None:
+        import multiprocessing as mp
+
+        ctx = mp.get_context("forkserver")  # EGL contexts are not fork-safe
+        self._n = n_envs_per_proc
+        self.remotes, self.processes = [], []
+        for _ in range(procs):
+            remote, work_remote = ctx.Pipe()
+            p = ctx.Process(target=_worker, args=(work_remote, remote, n_envs_per_proc, env_id, kwargs), daemon=True)
+            p.start()
+            work_remote.close()
+            self.remotes.append(remote)
+            self.processes.append(p)
+        self.remotes[0].send(("call", ("__getattribute__", ("observation_space",), {})))
+        obs_space = self.remotes[0].recv()
+        self.remotes[0].send(("call", ("__getattribute__", ("action_space",), {})))
+        act_space = self.remotes[0].recv()
+        super().__init__(n_envs_per_proc * procs, obs_space, act_space)
+        self._closed = False
+
+    def _split(self, items: list) -> list[list]:
+        return [items[i * self._n:(i + 1) * self._n] for i in range(len(self.remotes))]
+
+    def reset(self):
+        for r, seeds, options in zip(self.remotes, self._split(self._seeds), self._split(self._options)):
+            r.send(("reset", (seeds, options)))
+        obs = np.concatenate([r.recv() for r in self.remotes])
+        self._reset_seeds()
+        self._reset_options()
+        return obs
+
+    def step_async(self, actions: np.ndarray) -> None:
+        for r, a in zip(self.remotes, self._split(list(actions))):
+            r.send(("step", np.asarray(a)))
+
+    def step_wait(self):
+        results = [r.recv() for r in self.remotes]
+        obs, rews, dones, infos = zip(*results)
+        return (np.concatenate(obs), np.concatenate(rews), np.concatenate(dones),
+                [i for chunk in infos for i in chunk])
+
+    def _per_proc(self, name: str, indices, *args) -> list[Any]:
+        out: list[Any] = []
+        for p, r in enumerate(self.remotes):
+            local = [i - p * self._n for i in self._get_indices(indices) if p * self._n <= i < (p + 1) * self._n]
+            if local:
+                r.send(("call", (name, (*args,), {"indices": local})))
+                out.extend(r.recv() or [])
+        return out
+
+    def get_attr(self, attr_name: str, indices=None) -> list[Any]:
+        return self._per_proc("get_attr", indices, attr_name)
+
+    def set_attr(self, attr_name: str, value: Any, indices=None) -> None:
+        self._per_proc("set_attr", indices, attr_name, value)
+
+    def env_method(self, method_name: str, *method_args, indices=None, **method_kwargs) -> list[Any]:
+        if method_kwargs:
+            raise NotImplementedError("keyword arguments to env_method are not forwarded; pass them positionally")
+        return self._per_proc("env_method", indices, method_name, *method_args)
+
+    def env_is_wrapped(self, wrapper_class, indices=None) -> list[bool]:
+        return [False for _ in self._get_indices(indices)]
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        for r in self.remotes:
+            r.send(("close", None))
+        for p in self.processes:
+            p.join(timeout=10)
+        self._closed = True

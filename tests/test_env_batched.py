@@ -1,0 +1,144 @@
+"""The batched env: same episodes as the single env, vector-env contract, SB3 adapter, no leak."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import env
+from env.batched import BatchedInfantEnv, make_batched
+
+SIZE = 32
+TILE_TOLERANCE = 0.01  # fraction of pixels allowed to differ when tiled (llvmpipe sub-pixel snapping)
+
+
+def _singles(n: int, seed: int, **kwargs):
+    envs = [env.make("Peekaboo/FindToy-v0", width=SIZE, height=SIZE, **kwargs).unwrapped for _ in range(n)]
+    return envs, [e.reset(seed=seed + i)[0] for i, e in enumerate(envs)]
+
+
+def _frac_diff(a: np.ndarray, b: np.ndarray) -> float:
+    return float((np.abs(a.astype(np.int16) - b).max(-1) > 0).mean())
+
+
+@pytest.mark.parametrize("tiled", [True, False])
+def test_batched_matches_single_env(tiled: bool) -> None:
+    n, seed = 3, 7
+    v = make_batched(n, width=SIZE, height=SIZE, tiled=tiled, max_steps=15)
+    singles, single_obs = _singles(n, seed, max_steps=15)
+    obs, _ = v.reset(seed=seed)
+    rng = np.random.default_rng(0)
+    try:
+        for _ in range(25):  # crosses an episode end: autoreset vs a manual reset
+            for i in range(n):
+                if tiled:
+                    assert _frac_diff(obs[i], single_obs[i]) <= TILE_TOLERANCE
+                else:
+                    np.testing.assert_array_equal(obs[i], single_obs[i])
+            actions = rng.integers(6, size=n)
+            obs, rewards, terms, truncs, infos = v.step(actions)
+            for i, e in enumerate(singles):
+                if getattr(e, "_ended", False):
+                    single_obs[i], _ = e.reset()
+                    e._ended = False
+                    assert rewards[i] == 0.0 and not terms[i] and not truncs[i]
+                    continue
+                o, r, te, tr, info = e.step(int(actions[i]))
+                single_obs[i] = o
+                e._ended = te or tr
+                assert rewards[i] == pytest.approx(r)
+                assert (terms[i], truncs[i]) == (te, tr)
+                assert infos["infant_pose"][i] == info["infant_pose"]
+    finally:
+        v.close()
+        for e in singles:
+            e.close()
+
+
+def test_vector_env_contract() -> None:
+    v = make_batched(2, width=SIZE, height=SIZE, max_steps=3)
+    try:
+        obs, infos = v.reset(seed=0)
+        assert obs in v.observation_space and obs.shape == (2, SIZE, SIZE, 3) and obs.dtype == np.uint8
+        assert v.single_observation_space.shape == (SIZE, SIZE, 3) and v.num_envs == 2
+        assert set(infos) >= {"is_success", "_is_success"}
+        seen_trunc = False
+        for _ in range(5):
+            obs, rew, term, trunc, infos = v.step(v.action_space.sample())
+            assert obs in v.observation_space
+            assert rew.shape == (2,) and term.dtype == bool and trunc.dtype == bool
+            seen_trunc |= bool(trunc.any())
+        assert seen_trunc, "max_steps=3 must truncate within 5 steps"
+        again, _ = v.reset(seed=0)
+        first, _ = make_batched(2, width=SIZE, height=SIZE).reset(seed=0)
+        np.testing.assert_array_equal(again, first)  # same seed, same frames
+        with pytest.raises(ValueError, match="one per env"):
+            v.reset(seed=[1, 2, 3])
+    finally:
+        v.close()
+
+
+def test_batched_depth_matches_single() -> None:
+    v = BatchedInfantEnv(2, width=SIZE, height=SIZE, observations=("rgb", "depth"))
+    singles, single_obs = _singles(2, 3, observations=("rgb", "depth"))
+    try:
+        obs, _ = v.reset(seed=3)
+        for i in range(2):
+            close = np.isclose(obs["depth"][i], single_obs[i]["depth"], rtol=1e-4)
+            assert close.mean() >= 1 - TILE_TOLERANCE
+    finally:
+        v.close()
+        for e in singles:
+            e.close()
+
+
+def test_sb3_adapter_same_step_reset() -> None:
+    pytest.importorskip("stable_baselines3")
+    from env.batched import sb3_vec_env
+
+    venv = sb3_vec_env(2, width=SIZE, height=SIZE, max_steps=2)
+    try:
+        venv.seed(5)
+        obs = venv.reset()
+        assert obs.shape == (2, SIZE, SIZE, 3)
+        venv.step(np.array([1, 2]))
+        obs, rewards, dones, infos = venv.step(np.array([0, 0]))
+        assert dones.all() and rewards.dtype == np.float32
+        for info in infos:
+            assert info["terminal_observation"].shape == (SIZE, SIZE, 3)
+            assert info["TimeLimit.truncated"] is True
+        assert venv.get_attr("age_months") == [venv.batched.envs[0].age_months] * 2
+    finally:
+        venv.close()
+
+
+@pytest.mark.slow
+def test_no_leak_over_10k_batched_steps() -> None:
+    from tools.bench import batched_memory_check
+
+    m = batched_memory_check(10_000, n_envs=4, size=SIZE)
+    assert m["growth_mb"] < 30, m
+
+
+def test_subproc_batched_vec_env_matches_one_process() -> None:
+    pytest.importorskip("stable_baselines3")
+    from env.batched import sb3_vec_env
+    from env.sb3_vec import SubprocBatchedVecEnv
+
+    multi = SubprocBatchedVecEnv(1, procs=2, width=SIZE, height=SIZE, max_steps=3)
+    single = sb3_vec_env(2, width=SIZE, height=SIZE, max_steps=3)
+    try:
+        multi.seed(4)
+        single.seed(4)
+        np.testing.assert_array_equal(multi.reset(), single.reset())
+        for t in range(4):
+            a = np.array([t % 6, (t + 1) % 6])
+            mo, mr, md, _ = multi.step(a)
+            so, sr, sd, _ = single.step(a)
+            np.testing.assert_array_equal(mr, sr)
+            np.testing.assert_array_equal(md, sd)
+            assert (mo != so).mean() <= TILE_TOLERANCE
+        assert multi.get_attr("age_months", [1]) == single.get_attr("age_months", [1])
+    finally:
+        multi.close()
+        single.close()

@@ -31,7 +31,6 @@ the task's config (via ``task_options`` or extra keyword arguments).
 
 from __future__ import annotations
 
-import math
 from dataclasses import fields
 from typing import Any
 
@@ -208,7 +207,3 @@ class InfantEnv(gym.Env):
         self.backend.close()
         super().close()
 
-
-def hfov_deg(fovy_deg: float, aspect: float) -> float:
-    """Horizontal field of view from vertical fov and width/height aspect."""
-    return math.degrees(2 * math.atan(math.tan(math.radians(fovy_deg) / 2) * aspect))

@@ -8,27 +8,33 @@ from typing import Any
 import numpy as np
 
 
-def ppo_throughput(env_id: str = "Peekaboo/FindToy-v0", n_envs: int = 2, steps: int = 2048, width: int = 64,
-                   height: int = 64, subprocess: bool = True, torch_threads: int = 1, n_steps: int = 128,
-                   env_kwargs: dict[str, Any] | None = None, seed: int = 0) -> dict[str, Any]:
+def ppo_throughput(env_id: str = "Peekaboo/FindToy-v0", n_envs: int = 16, steps: int = 4096, width: int = 64,
+                   height: int = 64, batched: bool = True, torch_threads: int = 2, n_steps: int = 32,
+                   encoder: str = "fast", features_dim: int = 256, seed: int = 0) -> dict[str, Any]:
     """Env steps/s with random actions and with PPO learning, on the same vectorized envs.
 
-    :param env_id: gymnasium id.
-    :param n_envs: parallel envs (subprocesses unless ``subprocess=False``).
-    :param steps: env steps measured for each of the two phases (after one warm-up rollout).
-    :param env_kwargs: extra ``gym.make`` options (stage, randomization, task options...).
-    :returns: ``{"env_steps_per_s", "ppo_steps_per_s", "ratio", ...}``; ratio = ppo / env-only (target ≥ 0.5).
+    The learner is the agent's (:func:`agent.policy.build_model`: shared encoder ``encoder``, feed-forward PPO,
+    batch 256, 4 epochs, rollouts of ``n_steps × n_envs``), with 1 torch thread during rollouts and
+    ``torch_threads`` during the gradient epochs, as ``agent.train`` runs it.
+
+    :param n_envs: envs; with ``batched`` 2 processes of ``n_envs // 2`` batched worlds, else one process each.
+    :param steps: env steps measured for each of the two phases (after a warm-up rollout).
+    :param encoder: ``fast`` (the agent's default), ``nature`` (SB3's ``CnnPolicy`` trunk) or ``small``.
+    :returns: ``{"env_steps_per_s", "ppo_steps_per_s", "ratio", ...}``; ratio = ppo / env-only.
     """
     import torch
 
     import env  # noqa: F401
-    from agent.policy import build_model, make_vec_env
+    from agent.policy import TorchThreads, build_model, make_vec_env
     from curriculum.config import AgentConfig, PPOConfig, StageConfig
 
-    torch.set_num_threads(max(1, torch_threads))
-    agent = AgentConfig(ppo=PPOConfig(n_steps=n_steps, batch_size=min(256, n_steps * n_envs)))
-    stage = StageConfig(name="bench", env_ids=(env_id,), env_kwargs=dict(env_kwargs or {}))
-    venv = make_vec_env(stage, [env_id], n_envs, width, height, "mujoco", agent, subprocess=subprocess, seed=seed)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    agent = AgentConfig(encoder=encoder, features_dim=features_dim,
+                        ppo=PPOConfig(n_steps=n_steps, batch_size=min(256, n_steps * n_envs), n_epochs=4))
+    stage = StageConfig(name="bench", env_ids=(env_id,))
+    venv = make_vec_env(stage, [env_id], n_envs, width, height, "mujoco", agent, subprocess=True, seed=seed,
+                        batched=batched)
     try:
         venv.reset()
         rng = np.random.default_rng(seed)
@@ -42,16 +48,19 @@ def ppo_throughput(env_id: str = "Peekaboo/FindToy-v0", n_envs: int = 2, steps: 
         env_sps = n / (time.perf_counter() - t)
 
         model = build_model(agent, venv, seed, None)
-        model.learn(n_steps * n_envs)  # warm-up rollout + update
+        cb = TorchThreads(torch_threads)
+        model.learn(n_steps * n_envs, callback=cb)  # warm-up rollout + update
         t = time.perf_counter()
-        model.learn(steps, reset_num_timesteps=False)
+        model.learn(steps, reset_num_timesteps=False, callback=cb)
         ppo_steps = model.num_timesteps - n_steps * n_envs
         ppo_sps = ppo_steps / (time.perf_counter() - t)
     finally:
         venv.close()
-    return {"env_id": env_id, "n_envs": n_envs, "width": width, "height": height, "subprocess": subprocess,
+        torch.set_num_threads(threads)
+    return {"env_id": env_id, "n_envs": n_envs, "batched": batched, "size": width, "encoder": encoder,
             "env_steps_per_s": round(env_sps, 1), "ppo_steps_per_s": round(ppo_sps, 1),
-            "ratio": round(ppo_sps / env_sps, 3), "ppo_n_steps": n_steps, "torch_threads": torch_threads}
+            "ratio": round(ppo_sps / env_sps, 3), "rollout": n_steps * n_envs, "batch_size": 256, "n_epochs": 4,
+            "torch_threads_train": torch_threads, "steps": ppo_steps}
 
 
 if __name__ == "__main__":

@@ -34,7 +34,17 @@ def _nature(c: int) -> nn.Sequential:
     )
 
 
-ENCODERS: dict[str, Callable[[int], nn.Sequential]] = {"small": _small, "nature": _nature}
+def _fast(c: int) -> nn.Sequential:
+    # The DQN trunk of Mnih et al. 2013 (16 8x8/4, 32 4x4/2): ~1.3 M multiply-adds at 64x64, 3x fewer than
+    # nature and 8x fewer than small. On a 2-core CPU PPO is learner-bound, so this is the default.
+    return nn.Sequential(
+        nn.Conv2d(c, 16, 8, stride=4), nn.ReLU(),
+        nn.Conv2d(16, 32, 4, stride=2), nn.ReLU(),
+        nn.Flatten(),
+    )
+
+
+ENCODERS: dict[str, Callable[[int], nn.Sequential]] = {"fast": _fast, "small": _small, "nature": _nature}
 """Encoder architectures by name: input channels → conv trunk (the linear head is sized by a dry pass)."""
 
 
@@ -46,7 +56,7 @@ class InfantEncoder(BaseFeaturesExtractor):
     :param arch: a name in :data:`ENCODERS`.
     """
 
-    def __init__(self, observation_space: gym.spaces.Box, features_dim: int = 256, arch: str = "small") -> None:
+    def __init__(self, observation_space: gym.spaces.Box, features_dim: int = 256, arch: str = "fast") -> None:
         super().__init__(observation_space, features_dim)
         if arch not in ENCODERS:
             raise ValueError(f"unknown encoder {arch!r}; choose one of {sorted(ENCODERS)}")

@@ -36,7 +36,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--target", required=True, help="stage whose steps-to-graduate are compared")
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
     p.add_argument("--out", required=True)
-    p.add_argument("--n-envs", type=int, default=2)
+    p.add_argument("--n-envs", type=int, default=8, help="parallel envs (2 processes of batched worlds)")
     a = p.parse_args(argv)
     cfg = load_curriculum(a.curriculum)
     out = Path(a.out)

@@ -28,20 +28,51 @@ def make_env_fn(env_id: str, kwargs: dict[str, Any], render_mode: str | None = N
 
 
 def make_vec_env(stage: StageConfig, env_ids: list[str], n_envs: int, width: int, height: int, backend: str,
-                 agent: AgentConfig, subprocess: bool = True, seed: int | None = None) -> VecEnv:
-    """``n_envs`` envs of a stage (ids round-robin), in subprocesses (forkserver: EGL is not fork-safe)."""
+                 agent: AgentConfig, subprocess: bool = True, seed: int | None = None,
+                 batched: bool = True) -> VecEnv:
+    """``n_envs`` envs of a stage (ids round-robin).
+
+    With ``batched`` (the default) on MuJoCo, one env id and an even ``n_envs``, the worlds run as
+    :class:`env.sb3_vec.SubprocBatchedVecEnv`: two processes (one per core) of ``n_envs // 2`` worlds rendered
+    as one batch each, the fast path. Otherwise each env is its own ``SubprocVecEnv`` process (forkserver: EGL
+    is not fork-safe), or all run in-process without ``subprocess``.
+    """
     kw = stage.make_kwargs(width, height, backend)
-    fns = [make_env_fn(env_ids[i % len(env_ids)], kw) for i in range(n_envs)]
-    if subprocess and n_envs > 1:
+    if batched and subprocess and backend == "mujoco" and len(set(env_ids)) == 1 and n_envs >= 2 \
+            and n_envs % 2 == 0:
+        from env.sb3_vec import SubprocBatchedVecEnv
+        venv: VecEnv = SubprocBatchedVecEnv(n_envs // 2, 2, env_ids[0], **kw)
+    elif subprocess and n_envs > 1:
+        fns = [make_env_fn(env_ids[i % len(env_ids)], kw) for i in range(n_envs)]
         method = "forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn"
-        venv: VecEnv = SubprocVecEnv(fns, start_method=method)
+        venv = SubprocVecEnv(fns, start_method=method)
     else:
-        venv = DummyVecEnv(fns)
+        venv = DummyVecEnv([make_env_fn(env_ids[i % len(env_ids)], kw) for i in range(n_envs)])
     if seed is not None:
         venv.seed(seed)
     if agent.frame_stack > 1:
         venv = VecFrameStack(venv, agent.frame_stack)
     return venv
+
+
+class TorchThreads(BaseCallback):
+    """One torch thread while collecting rollouts (the env processes need the cores), ``train_threads`` during
+    the gradient epochs (the envs wait then). Measured on 2 cores: 1.2-1.6x end-to-end PPO steps/s."""
+
+    def __init__(self, train_threads: int) -> None:
+        super().__init__()
+        self.train_threads = max(1, train_threads)
+
+    def _on_rollout_start(self) -> None:
+        import torch
+        torch.set_num_threads(1)
+
+    def _on_rollout_end(self) -> None:
+        import torch
+        torch.set_num_threads(self.train_threads)
+
+    def _on_step(self) -> bool:
+        return True
 
 
 def algo_class(agent: AgentConfig) -> type[BaseAlgorithm]:

@@ -27,7 +27,8 @@ from stable_baselines3.common.callbacks import BaseCallback, CallbackList
 from agent.checkpoint import append_jsonl, read_json, read_jsonl, save_model, truncate_jsonl, write_json
 from agent.encoder import save_encoder
 from agent.evaluation import Evaluator
-from agent.policy import (FreezeSchedule, apply_transfer, build_model, encoder_of, load_model, make_vec_env)
+from agent.policy import (FreezeSchedule, TorchThreads, apply_transfer, build_model, encoder_of, load_model,
+                          make_vec_env)
 from agent.seeds import train_seed
 from curriculum.config import CurriculumConfig, StageConfig, check_stage_env_ids
 
@@ -41,9 +42,11 @@ class RunOptions:
     """How to run (not what to learn)."""
 
     n_envs: int = 2
-    """Parallel envs."""
+    """Parallel envs; an even number on MuJoCo runs as 2 processes of ``n_envs // 2`` batched worlds."""
     subprocess: bool = True
-    """Envs in subprocesses (SubprocVecEnv, forkserver) rather than in-process."""
+    """Envs in subprocesses (forkserver) rather than in-process."""
+    batched: bool = True
+    """Batch the worlds of each process (see :func:`agent.policy.make_vec_env`); False: one process per env."""
     backend: str = "mujoco"
     """Simulator backend passed to every env."""
     resume: bool = False
@@ -52,8 +55,8 @@ class RunOptions:
     """Show a tqdm progress bar."""
     until: str | None = None
     """Stop after this stage (inclusive)."""
-    torch_threads: int = 1
-    """Torch CPU threads of the learner (1 is fastest when envs take the other cores)."""
+    torch_threads: int = 2
+    """Torch CPU threads for the gradient epochs (rollouts always use 1: the envs need the other cores)."""
 
 
 def stage_dir(out: Path, index: int, stage: StageConfig) -> Path:
@@ -193,7 +196,7 @@ def _run_stage(cfg: CurriculumConfig, index: int, stage: StageConfig, sdir: Path
     if ckpt.exists() and not opts.resume:
         raise RunError(f"{str(sdir)!r} holds a checkpoint; pass --resume")
     venv = make_vec_env(stage, env_ids, opts.n_envs, cfg.width, cfg.height, opts.backend, cfg.agent,
-                        subprocess=opts.subprocess, seed=train_seed(cfg.seed, 1000 * index))
+                        subprocess=opts.subprocess, seed=train_seed(cfg.seed, 1000 * index), batched=opts.batched)
     evaluator = None
     try:
         if resumed:
@@ -216,7 +219,7 @@ def _run_stage(cfg: CurriculumConfig, index: int, stage: StageConfig, sdir: Path
             cb = StageCallback(sdir, stage, cfg, evaluator, state, opts.progress)
             freeze = FreezeSchedule(stage.transfer if state["transfer"]["transfer"] != "scratch" else "finetune",
                                     int(stage.unfreeze_after * stage.budget))
-            model.learn(remaining, callback=CallbackList([freeze, cb]), reset_num_timesteps=not resumed,
+            model.learn(remaining, callback=CallbackList([freeze, TorchThreads(opts.torch_threads), cb]), reset_num_timesteps=not resumed,
                         tb_log_name="ppo")
             if not state.get("graduated") and _last_eval_step(sdir) < model.num_timesteps:
                 cb.evaluate()

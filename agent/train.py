@@ -23,12 +23,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--curriculum", required=True, help="curriculum YAML/TOML, e.g. curriculum/smoke.yaml")
     p.add_argument("--out", required=True, help="run folder, e.g. runs/NAME")
-    p.add_argument("--n-envs", type=int, default=min(8, os.cpu_count() or 1), help="parallel envs (default: CPUs, ≤ 8)")
+    p.add_argument("--n-envs", type=int, default=8,
+                   help="parallel envs; an even number runs as 2 processes of batched worlds (default 8)")
     p.add_argument("--in-process", action="store_true", help="run envs in-process (DummyVecEnv), not subprocesses")
     p.add_argument("--backend", choices=("mujoco", "habitat"), default="mujoco", help="simulator backend")
     p.add_argument("--resume", action="store_true", help="continue an interrupted run in --out")
     p.add_argument("--until", default=None, help="stop after this stage (inclusive)")
-    p.add_argument("--torch-threads", type=int, default=1, help="learner CPU threads (default 1)")
+    p.add_argument("--torch-threads", type=int, default=min(4, os.cpu_count() or 1),
+                   help="learner CPU threads during gradient epochs (rollouts use 1; default: CPUs, <= 4)")
+    p.add_argument("--no-batched", action="store_true", help="one process per env instead of batched worlds")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     return p.parse_args(argv)
 
@@ -44,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
             cfg.stage(a.until)
         opts = RunOptions(n_envs=a.n_envs, subprocess=not a.in_process, backend=a.backend, resume=a.resume,
                           progress=not a.no_progress, until=a.until,
-                          torch_threads=a.torch_threads)
+                          torch_threads=a.torch_threads, batched=not a.no_batched)
         summaries = run_curriculum(cfg, a.out, opts)
     except (ConfigError, RunError, CheckpointError, EncoderCheckpointError, FileNotFoundError, KeyError) as e:
         print(f"error: {e}", file=sys.stderr)

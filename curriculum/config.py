@@ -77,8 +77,9 @@ class PPOConfig:
 class AgentConfig:
     """The learner, shared by every stage (the encoder's shape must not change between stages)."""
 
-    encoder: str = "small"
-    """Encoder architecture by name, see ``agent.encoder.ENCODERS`` (small: any size >= 16 px; nature: >= 36 px)."""
+    encoder: str = "fast"
+    """Encoder architecture by name, see ``agent.encoder.ENCODERS`` (fast: >= 20 px, cheapest to train; small:
+    >= 16 px; nature: >= 36 px)."""
     features_dim: int = 256
     """Width of the encoder's output."""
     recurrent: bool = False

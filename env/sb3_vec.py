@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import numpy as np
@@ -15,12 +16,17 @@ from env.batched import BatchedInfantEnv
 
 
 class SB3BatchedVecEnv(VecEnv):
-    """SB3 view of a batch: same-step reset, ``terminal_observation`` and ``TimeLimit.truncated`` in infos."""
+    """SB3 view of a batch: same-step reset, ``terminal_observation`` and ``TimeLimit.truncated`` in infos, and
+    at an episode's end ``info["episode"] = {"r", "l", "t", "is_success"}`` as SB3's ``Monitor`` would add (so
+    ``ep_info_buffer`` and the training curves work without wrapping each world)."""
 
     def __init__(self, batched: BatchedInfantEnv) -> None:
         self.batched = batched
         super().__init__(batched.num_envs, batched.single_observation_space, batched.single_action_space)
         self._actions: np.ndarray | None = None
+        self._returns = np.zeros(self.num_envs)
+        self._lengths = np.zeros(self.num_envs, np.int64)
+        self._t0 = time.time()
 
     def reset(self):
         seeds = [s if s is None else int(s) for s in self._seeds]
@@ -28,6 +34,8 @@ class SB3BatchedVecEnv(VecEnv):
                                     options=self._options[0] or None)
         self._reset_seeds()
         self._reset_options()
+        self._returns[:] = 0.0
+        self._lengths[:] = 0
         return obs
 
     def step_async(self, actions: np.ndarray) -> None:
@@ -36,10 +44,16 @@ class SB3BatchedVecEnv(VecEnv):
     def step_wait(self):
         assert self._actions is not None, "call step_async() first"
         obs, rewards, terms, truncs, infos = self.batched.step_same_reset(self._actions)
+        self._returns += rewards
+        self._lengths += 1
         for i, info in enumerate(infos):
             info["TimeLimit.truncated"] = bool(truncs[i] and not terms[i])
             if "final_observation" in info:
                 info["terminal_observation"] = info.pop("final_observation")
+                info["episode"] = {"r": round(float(self._returns[i]), 6), "l": int(self._lengths[i]),
+                                   "t": round(time.time() - self._t0, 6),
+                                   "is_success": bool(info.get("final_info", {}).get("is_success", False))}
+                self._returns[i], self._lengths[i] = 0.0, 0
         self._actions = None
         return obs, rewards.astype(np.float32), terms | truncs, infos
 

@@ -14,7 +14,7 @@ def _space(c=3, h=32, w=32):
     return gym.spaces.Box(0, 255, (c, h, w), np.uint8)
 
 
-@pytest.mark.parametrize("arch,size", [("small", 32), ("small", 48), ("nature", 64)])
+@pytest.mark.parametrize("arch,size", [("fast", 32), ("fast", 64), ("small", 32), ("small", 48), ("nature", 64)])
 def test_sized_by_dry_pass(arch, size):
     enc = InfantEncoder(_space(h=size, w=size), 32, arch)
     assert enc(torch.zeros(2, 3, size, size)).shape == (2, 32)

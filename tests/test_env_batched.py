@@ -101,12 +101,17 @@ def test_sb3_adapter_same_step_reset() -> None:
         venv.seed(5)
         obs = venv.reset()
         assert obs.shape == (2, SIZE, SIZE, 3)
-        venv.step(np.array([1, 2]))
+        _, first, _, infos = venv.step(np.array([1, 2]))
+        assert all("episode" not in info for info in infos)
         obs, rewards, dones, infos = venv.step(np.array([0, 0]))
         assert dones.all() and rewards.dtype == np.float32
-        for info in infos:
+        for i, info in enumerate(infos):
             assert info["terminal_observation"].shape == (SIZE, SIZE, 3)
             assert info["TimeLimit.truncated"] is True
+            # Monitor-style episode stats, as SB3's ep_info_buffer and the training curves read them.
+            ep = info["episode"]
+            assert ep["l"] == 2 and ep["r"] == pytest.approx(first[i] + rewards[i], abs=1e-5)
+            assert ep["is_success"] is info["is_success"]
         assert venv.get_attr("age_months") == [venv.batched.envs[0].age_months] * 2
     finally:
         venv.close()

@@ -8,7 +8,9 @@ Every rate is measured in the same run as its reference, so the ratios are what 
 - ``batched`` (``--batched N``): :class:`env.batched.BatchedInfantEnv` of N worlds in one process, and
   ``--procs`` such processes side by side (summed), each vs the single env;
 - ``miniworld``: MiniWorld OneRoom at the same size, if ``miniworld`` is installed (else the reason it skipped);
-- ``ppo`` (``--ppo STEPS``): stable-baselines3 PPO ``CnnPolicy`` end to end on the batched env.
+- ``ppo`` (``--ppo-steps``): PPO end to end on ``--procs`` processes of batched worlds, with the agent's default
+  encoder and with SB3's NatureCNN, each with its ratio to env-only steps/s on the same envs, and the naive
+  reference (SB3 ``CnnPolicy`` on a ``SubprocVecEnv`` of single envs).
 """
 
 from __future__ import annotations
@@ -189,19 +191,16 @@ def miniworld_rate(size: int, seconds: float) -> dict[str, Any]:
         e.close()
 
 
-ROLLOUT = 512  # env steps per PPO rollout, whatever the number of envs: same update work per env step
+ROLLOUT = 512  # env steps per PPO rollout of the naive reference
 
 
 def _single_env(size: int, env_id: str):
     return peekaboo_env.make(env_id, width=size, height=size)
 
 
-def ppo_rate(size: int, n_envs: int, steps: int, procs: int = 1, env_id: str = ENV_ID,
-             batched: bool = True) -> dict[str, Any]:
-    """End-to-end env steps/s of SB3 PPO (``CnnPolicy``, rollouts + updates) on ``procs`` processes ×
-    ``n_envs`` batched worlds, or (``batched=False``) on SB3's ``SubprocVecEnv`` of ``procs`` single envs —
-    the naive reference. Rollout size, minibatch and epochs are fixed, so the learner's work per env step is
-    the same in both."""
+def ppo_naive_rate(size: int, steps: int, procs: int = 2, env_id: str = ENV_ID) -> dict[str, Any]:
+    """The naive reference of issue #6: SB3 PPO ``CnnPolicy`` (NatureCNN) on SB3's ``SubprocVecEnv`` of
+    ``procs`` single envs, one torch thread throughout (rollouts of 512 steps, batch 256, 4 epochs)."""
     try:
         import torch
         from stable_baselines3 import PPO
@@ -210,32 +209,41 @@ def ppo_rate(size: int, n_envs: int, steps: int, procs: int = 1, env_id: str = E
         return {"skipped": f"stable-baselines3 unavailable ({exc}); pip install stable-baselines3"}
     from functools import partial
 
-    from env.batched import sb3_vec_env
-    from env.sb3_vec import SubprocBatchedVecEnv
-
     threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # the other core renders; two busy torch threads starve llvmpipe
-    if not batched:
-        venv = SubprocVecEnv([partial(_single_env, size, env_id) for _ in range(procs)], start_method="forkserver")
-    elif procs > 1:
-        venv = SubprocBatchedVecEnv(n_envs, procs, env_id, width=size, height=size)
-    else:
-        venv = sb3_vec_env(n_envs, env_id, width=size, height=size)
-    n_envs = venv.num_envs
-    n_steps = max(1, ROLLOUT // n_envs)
+    torch.set_num_threads(1)
+    venv = SubprocVecEnv([partial(_single_env, size, env_id) for _ in range(procs)], start_method="forkserver")
+    n_steps = ROLLOUT // procs
     try:
-        model = PPO("CnnPolicy", venv, n_steps=n_steps, batch_size=256, n_epochs=4, seed=0, verbose=0,
-                    device="cpu")
-        model.learn(n_steps * n_envs)  # warm-up: first rollout + update
+        model = PPO("CnnPolicy", venv, n_steps=n_steps, batch_size=256, n_epochs=4, seed=0, verbose=0, device="cpu")
+        model.learn(n_steps * procs)  # warm-up: first rollout + update
         t0 = time.perf_counter()
         model.learn(steps, reset_num_timesteps=False)
-        dt = time.perf_counter() - t0
-        done = model.num_timesteps - n_steps * n_envs
-        return {"env_steps_per_s": round(done / dt, 1), "steps": done, "n_envs": n_envs, "procs": procs,
-                "batched": batched, "n_steps": n_steps, "batch_size": 256, "n_epochs": 4, "torch_threads": 1}
+        done = model.num_timesteps - n_steps * procs
+        return {"ppo_steps_per_s": round(done / (time.perf_counter() - t0), 1), "steps": done, "n_envs": procs,
+                "batched": False, "encoder": "nature (SB3 CnnPolicy)", "torch_threads_train": 1}
     finally:
         venv.close()
         torch.set_num_threads(threads)
+
+
+def ppo_rates(size: int, n_envs: int, procs: int, steps: int) -> dict[str, Any]:
+    """PPO end to end on the batched env with the agent's default encoder and with SB3's NatureCNN trunk, and
+    the naive reference; each batched one with its env-only rate on the same envs (``ratio``)."""
+    try:
+        import stable_baselines3  # noqa: F401
+    except ImportError as exc:
+        return {"skipped": f"stable-baselines3 unavailable ({exc}); pip install stable-baselines3"}
+    from agent.bench import ppo_throughput
+
+    out: dict[str, Any] = {}
+    for name, encoder, dim in (("agent", "fast", 256), ("nature", "nature", 512)):
+        out[name] = ppo_throughput(ENV_ID, n_envs * procs, steps, size, size, encoder=encoder, features_dim=dim)
+    out["naive"] = ppo_naive_rate(size, steps, procs)
+    naive = out["naive"].get("ppo_steps_per_s")
+    if naive:
+        for name in ("agent", "nature"):
+            out[name]["vs_naive"] = round(out[name]["ppo_steps_per_s"] / naive, 3)
+    return out
 
 
 def batched_memory_check(steps: int, n_envs: int = 4, size: int = 64) -> dict[str, float]:
@@ -288,10 +296,7 @@ def run_batched_bench(size: int, seconds: float, n_envs: int, procs: int, ppo_st
         if procs > 1:
             out["batched_procs_vs_miniworld"] = round(out["batched_procs_steps_per_s"] / mw["steps_per_s"], 3)
     if ppo_steps:
-        out["ppo"] = ppo_rate(size, n_envs, ppo_steps, procs)
-        out["ppo_naive"] = ppo_rate(size, 1, ppo_steps, procs, batched=False)
-        if "env_steps_per_s" in out["ppo"] and "env_steps_per_s" in out["ppo_naive"]:
-            out["ppo_vs_naive"] = round(out["ppo"]["env_steps_per_s"] / out["ppo_naive"]["env_steps_per_s"], 3)
+        out["ppo"] = ppo_rates(size, n_envs, procs, ppo_steps)
     if memory_steps:
         out["memory"] = batched_memory_check(memory_steps)
     return out
@@ -314,12 +319,17 @@ def format_batched(r: dict[str, Any]) -> str:
         lines.append(f"  MiniWorld OneRoom skipped: {mw['skipped']}")
     if "ppo" in r:
         p = r["ppo"]
-        lines.append(f"  PPO end to end    {p['env_steps_per_s']:>9.0f} env-steps/s  ({p['procs']} procs x "
-                     f"{p['n_envs'] // p['procs']} worlds, CnnPolicy)" if "env_steps_per_s" in p
-                     else f"  PPO skipped: {p['skipped']}")
-    if "ppo_vs_naive" in r:
-        lines.append(f"  PPO naive         {r['ppo_naive']['env_steps_per_s']:>9.0f} env-steps/s  (SubprocVecEnv of "
-                     f"{r['ppo_naive']['procs']} single envs; batched/naive {r['ppo_vs_naive']:.2f}x)")
+        if "skipped" in p:
+            lines.append(f"  PPO skipped: {p['skipped']}")
+        else:
+            for name, label in (("agent", "agent default (fast CNN)"), ("nature", "SB3 NatureCNN")):
+                q = p[name]
+                lines.append(f"  PPO {label:<25} {q['ppo_steps_per_s']:>6.0f} env-steps/s  ({q['n_envs']} batched "
+                             f"worlds; {q['ratio']:.2f}x env-only {q['env_steps_per_s']:.0f}/s"
+                             + (f"; {q['vs_naive']:.2f}x naive)" if "vs_naive" in q else ")"))
+            nv = p["naive"]
+            lines.append(f"  PPO naive (SubprocVecEnv, NatureCNN) {nv.get('ppo_steps_per_s', float('nan')):>6.0f} "
+                         "env-steps/s")
     if "memory" in r:
         m = r["memory"]
         lines.append(f"  batched memory: {m['rss_before_mb']} MB -> {m['rss_after_mb']} MB over {m['steps']} steps "
@@ -350,8 +360,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--sizes", type=int, nargs="+", default=[64, 128], help="square resolutions")
     p.add_argument("--memory-steps", type=int, default=10_000, help="steps for the leak check (0 = skip)")
     p.add_argument("--no-vec", action="store_true", help="skip the 2-process measurement")
-    p.add_argument("--batched", type=int, default=0, metavar="N",
-                   help="also bench a batched env of N worlds/process, MiniWorld and PPO (0 = skip)")
+    p.add_argument("--batched", type=int, default=8, metavar="N",
+                   help="bench a batched env of N worlds/process, MiniWorld and PPO (default 8; 0 = skip)")
     p.add_argument("--procs", type=int, default=2, help="processes for the batched x procs line")
     p.add_argument("--ppo-steps", type=int, default=4096, help="PPO env steps timed with --batched (0 = skip)")
     p.add_argument("--batched-memory-steps", type=int, default=0, help="batched leak-check steps (0 = skip)")

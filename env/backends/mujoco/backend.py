@@ -9,6 +9,7 @@ import numpy as np
 
 from env.backends.base import Backend, EyeSpec, Frame, RenderQuality
 from env.backends.mujoco.compiler import CEILING_GROUP, INFANT_GROUP, SEETHROUGH_GROUP, compile_scene, eye_quat, yaw_quat
+from env.backends.mujoco.culling import FrustumCuller
 from env.backends.mujoco.renderer import GLRenderer
 from scenes.spec import SceneSpec
 
@@ -55,6 +56,7 @@ class MujocoBackend(Backend):
         self._eye_cam.fixedcamid = m.camera("infant_eye").id
         self._eye_option = mujoco.MjvOption()
         self._eye_option.geomgroup[INFANT_GROUP] = 0
+        self._culler = FrustumCuller(m, self._eye_option)
         self._light_diffuse = m.light_diffuse.copy()
         self._ambient = m.vis.headlight.ambient.copy()
         self._headlight_diffuse = m.vis.headlight.diffuse.copy()
@@ -165,7 +167,7 @@ class MujocoBackend(Backend):
         w, h = self.eye.width, self.eye.height
         frame = Frame()
         if rgb or depth:
-            r.update(self.data, self._eye_cam, self._eye_option)
+            self._update_eye()
             r.draw(w, h)
             if rgb:
                 frame.rgb = r.read_rgb(w, h)
@@ -178,9 +180,12 @@ class MujocoBackend(Backend):
     def draw_eye(self, target: GLRenderer | None = None, left: int = 0, bottom: int = 0) -> None:
         """Draw the eye view into a rectangle of ``target``'s framebuffer (a batch tile) without reading it."""
         self._sync()
-        r = self._renderer
-        r.update(self.data, self._eye_cam, self._eye_option)
-        r.draw(self.eye.width, self.eye.height, left, bottom, target)
+        self._update_eye()
+        self._renderer.draw(self.eye.width, self.eye.height, left, bottom, target)
+
+    def _update_eye(self) -> None:
+        self._culler.update(self._renderer, self.data, self._eye_cam, self._eye_option,
+                            self.eye.width / self.eye.height)
 
     def render_view(self, view: str, width: int, height: int) -> np.ndarray:
         if width > _MAX_VIEW or height > _MAX_VIEW or width <= 0 or height <= 0:

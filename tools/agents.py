@@ -110,21 +110,34 @@ class OracleAgent(_Scripted):
 
 
 class MemorylessAgent(_Scripted):
-    """Goes to the toy if visible now, else to the nearest choice object visible now, else turns."""
+    """Goes to the toy if visible now, else to the nearest choice object visible now, else turns.
+
+    Choice objects at the same distance (within 2 cm; e.g. two screens symmetric about the midline) are ranked by
+    a preference drawn at random each episode, so a tie is a fair coin and not a float-rounding artefact of the
+    layout; the preference is fixed for the episode, so the agent does not dither between them.
+    """
 
     name = "memoryless"
+
+    def reset(self, seed: int) -> None:
+        self._rng = np.random.default_rng(seed)
+        self._rank: dict[str, float] = {}
 
     def act(self, obs: Any, info: dict[str, Any]) -> int:
         if info["phase"] != "search":
             return NOOP
+        if not self._rank:
+            self._rank = {n: float(r) for n, r in zip(info["locations"], self._rng.permutation(len(info["locations"])))}
         seen = self.seen_now([TOY, *info["locations"]])
         pose = info["infant_pose"]
         if TOY in seen:
             return steer(pose, seen[TOY])
-        spots = [seen[n] for n in info["locations"] if n in seen]
-        if not spots:
+        names = [n for n in info["locations"] if n in seen]
+        if not names:
             return LEFT
-        return steer(pose, min(spots, key=lambda q: float(np.hypot(q[0] - pose[0], q[1] - pose[1]))))
+        dist = {n: float(np.hypot(seen[n][0] - pose[0], seen[n][1] - pose[1])) for n in names}
+        goal = min(names, key=lambda n: (round(dist[n] / 0.02), self._rank.get(n, 0.0)))
+        return steer(pose, seen[goal])
 
 
 class RandomAgent(_Scripted):
@@ -158,19 +171,48 @@ class PolicyAgent:
         self.model, self.recurrent = load_checkpoint(path)
         self.name = Path(path).name
         want, have = self.model.observation_space, env.observation_space
-        if getattr(want, "shape", None) != getattr(have, "shape", None) and not isinstance(want, gym.spaces.Dict):
-            raise ValueError(f"checkpoint {path} expects observations of shape {want.shape} but the env gives "
-                             f"{have.shape}; pass --width/--height (and observations) the policy was trained with")
+        self.stack = 1
+        if not isinstance(want, gym.spaces.Dict):
+            self.stack = _frames_stacked(tuple(want.shape), tuple(getattr(have, "shape", ()) or ()))
+            if self.stack == 0:
+                raise ValueError(f"checkpoint {path} expects observations of shape {want.shape} but the env gives "
+                                 f"{have.shape}; pass --width/--height (and observations) the policy was trained "
+                                 "with")
 
     def reset(self, seed: int) -> None:
         self._state = None
         self._start = np.ones((1,), dtype=bool)
+        self._frames: np.ndarray | None = None
+
+    def _stacked(self, obs: np.ndarray) -> np.ndarray:
+        """The last ``stack`` frames along channels, oldest first, zeros before the episode's first (as SB3's
+        ``VecFrameStack`` gives them in training)."""
+        if self.stack == 1:
+            return obs
+        if self._frames is None:
+            self._frames = np.zeros((*obs.shape[:-1], obs.shape[-1] * self.stack), obs.dtype)
+        c = obs.shape[-1]
+        self._frames[..., :-c] = self._frames[..., c:]
+        self._frames[..., -c:] = obs
+        return self._frames
 
     def act(self, obs: Any, info: dict[str, Any]) -> Any:
-        action, self._state = self.model.predict(obs, state=self._state, episode_start=self._start,
-                                                 deterministic=True)
+        action, self._state = self.model.predict(self._stacked(obs), state=self._state,
+                                                 episode_start=self._start, deterministic=True)
         self._start = np.zeros((1,), dtype=bool)
         return int(action) if np.ndim(action) == 0 else action
+
+
+def _frames_stacked(want: tuple[int, ...], have: tuple[int, ...]) -> int:
+    """How many env frames a policy input of shape ``want`` stacks (SB3 trains on channel-first images: it
+    transposes HWC observations itself); 0 when the shapes cannot match."""
+    if len(want) != 3 or len(have) != 3:
+        return 1 if want == have else 0
+    h, w, c = have
+    for wc, wh, ww in (want, (want[2], want[0], want[1])):  # channel-first, or as the env gives them
+        if (wh, ww) == (h, w) and wc % c == 0:
+            return wc // c
+    return 0
 
 
 def load_checkpoint(path: str | Path):

@@ -67,6 +67,8 @@ def run_condition(task: str, label: str, options: dict[str, Any], agent_name: st
         agent = make_agent(agent_name, env)
         t = env.unwrapped.task
         successes = perseverative = no_choice = steps = 0
+        targets: dict[str, int] = {}
+        chosen: dict[str, int] = {}
         for i in range(episodes):
             s = eval_seed(task, i, seed)
             obs, info = env.reset(seed=s)
@@ -79,6 +81,10 @@ def run_condition(task: str, label: str, options: dict[str, Any], agent_name: st
             successes += int(info["is_success"])
             perseverative += int(info.get("perseverative_error", False))
             no_choice += int(info.get("chosen_index", -1) == -1)
+            # Where the toy was and where the agent went (-1: none): a side bias shows here.
+            for counts, key in ((targets, "target_index"), (chosen, "chosen_index")):
+                k = str(info.get(key, -1))
+                counts[k] = counts.get(k, 0) + 1
             progress.update(1)
         lo, hi = wilson_interval(successes, episodes)
         entry: dict[str, Any] = {
@@ -86,6 +92,7 @@ def run_condition(task: str, label: str, options: dict[str, Any], agent_name: st
             "delay_mode": t.config.delay_mode, "successes": successes, "episodes": episodes,
             "rate": successes / episodes, "ci95": [lo, hi], "chance": t.chance,
             "no_choice_rate": no_choice / episodes, "mean_steps": steps / episodes,
+            "target_counts": dict(sorted(targets.items())), "chosen_counts": dict(sorted(chosen.items())),
         }
         if task == "a_not_b":
             entry["perseverative_errors"] = perseverative

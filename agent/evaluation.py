@@ -1,7 +1,8 @@
 """Held-out evaluation of a learner: success rate over episodes seeded with :func:`agent.seeds.eval_seeds`.
 
-Success is the env's ``info['is_success']`` at the end of each episode (the battery's ``tools/evaluate.py``
-reports the same quantity with confidence intervals).
+Success is the env's ``info['is_success']`` at the end of each episode, on the battery's held-out seeds
+(:func:`env.seeds.eval_seed` of the task, base seed 0): episode ``i`` here is episode ``i`` of
+``python -m tools.evaluate --seed 0`` for the same task and options, and the interval is its Wilson interval.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from stable_baselines3.common.vec_env import DummyVecEnv, VecEnv, VecFrameStack
 from agent.policy import make_env_fn
 from agent.seeds import eval_seeds
 from curriculum.config import AgentConfig
+from tools.evaluate import wilson_interval
 
 
 @dataclass
@@ -32,10 +34,12 @@ class EvalResult:
     """Mean episode length in steps."""
     per_env: dict[str, float]
     """Success rate per env id."""
+    ci95: tuple[float, float] = (0.0, 1.0)
+    """95% Wilson interval of the success rate (as ``tools.evaluate`` reports it)."""
 
     def as_dict(self) -> dict[str, Any]:
         return {"success_rate": self.success_rate, "episodes": self.episodes, "mean_return": self.mean_return,
-                "mean_length": self.mean_length, "per_env": self.per_env}
+                "mean_length": self.mean_length, "per_env": self.per_env, "ci95": list(self.ci95)}
 
 
 class Evaluator:
@@ -66,7 +70,8 @@ class Evaluator:
             lengths.append(length)
         flat = [s for v in successes.values() for s in v]
         return EvalResult(float(np.mean(flat)), len(flat), float(np.mean(returns)), float(np.mean(lengths)),
-                          {k: float(np.mean(v)) for k, v in successes.items() if v})
+                          {k: float(np.mean(v)) for k, v in successes.items() if v},
+                          wilson_interval(int(sum(flat)), len(flat)))
 
     def _episode(self, model: BaseAlgorithm, venv: VecEnv, seed: int, deterministic: bool) -> tuple[float, float, int]:
         venv.seed(seed)

@@ -41,6 +41,9 @@ def test_smoke_curriculum_graduates_and_transfers(tmp_path):
     b = read_encoder(run / "stages/01_approach/encoder_start.pt")["state_dict"]
     assert all(torch.equal(a[k], b[k]) for k in a)  # stage 2 starts from stage 1's encoder
     assert list((run / "stages/00_look/tb").rglob("events.out.tfevents.*"))
+    # the batched worlds report finished episodes as SB3's Monitor would: the learning curve has them
+    rows = read_jsonl(run / "stages/00_look/train.jsonl")
+    assert any("success_rate" in row and row["ep_len_mean"] > 0 for row in rows)
     assert (run / "stages/01_approach/summary.json").exists() and (run / "summary.json").exists()
     print(f"smoke curriculum wall {wall:.1f}s; look: {look}")
 

@@ -9,8 +9,9 @@ import numpy as np
 
 
 def ppo_throughput(env_id: str = "Peekaboo/FindToy-v0", n_envs: int = 16, steps: int = 4096, width: int = 64,
-                   height: int = 64, batched: bool = True, torch_threads: int = 2, n_steps: int = 32,
-                   encoder: str = "fast", features_dim: int = 256, seed: int = 0) -> dict[str, Any]:
+                   height: int = 64, batched: bool = True, torch_threads: int = 2, rollout_threads: int = 1,
+                   n_steps: int = 32, encoder: str = "fast", features_dim: int = 256,
+                   seed: int = 0) -> dict[str, Any]:
     """Env steps/s with random actions and with PPO learning, on the same vectorized envs.
 
     The learner is the agent's (:func:`agent.policy.build_model`: shared encoder ``encoder``, feed-forward PPO,
@@ -48,7 +49,7 @@ def ppo_throughput(env_id: str = "Peekaboo/FindToy-v0", n_envs: int = 16, steps:
         env_sps = n / (time.perf_counter() - t)
 
         model = build_model(agent, venv, seed, None)
-        cb = TorchThreads(torch_threads)
+        cb = TorchThreads(torch_threads, rollout_threads)
         model.learn(n_steps * n_envs, callback=cb)  # warm-up rollout + update
         t = time.perf_counter()
         model.learn(steps, reset_num_timesteps=False, callback=cb)
@@ -60,7 +61,7 @@ def ppo_throughput(env_id: str = "Peekaboo/FindToy-v0", n_envs: int = 16, steps:
     return {"env_id": env_id, "n_envs": n_envs, "batched": batched, "size": width, "encoder": encoder,
             "env_steps_per_s": round(env_sps, 1), "ppo_steps_per_s": round(ppo_sps, 1),
             "ratio": round(ppo_sps / env_sps, 3), "rollout": n_steps * n_envs, "batch_size": 256, "n_epochs": 4,
-            "torch_threads_train": torch_threads, "steps": ppo_steps}
+            "torch_threads_train": torch_threads, "torch_threads_rollout": rollout_threads, "steps": ppo_steps}
 
 
 if __name__ == "__main__":

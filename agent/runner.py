@@ -219,7 +219,8 @@ def _run_stage(cfg: CurriculumConfig, index: int, stage: StageConfig, sdir: Path
             cb = StageCallback(sdir, stage, cfg, evaluator, state, opts.progress)
             freeze = FreezeSchedule(stage.transfer if state["transfer"]["transfer"] != "scratch" else "finetune",
                                     int(stage.unfreeze_after * stage.budget))
-            model.learn(remaining, callback=CallbackList([freeze, TorchThreads(opts.torch_threads), cb]), reset_num_timesteps=not resumed,
+            model.learn(remaining, callback=CallbackList([freeze, TorchThreads(opts.torch_threads), cb]),
+                        reset_num_timesteps=not resumed,
                         tb_log_name="ppo")
             if not state.get("graduated") and _last_eval_step(sdir) < model.num_timesteps:
                 cb.evaluate()

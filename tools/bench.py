@@ -1,4 +1,5 @@
-"""Throughput benchmarks: ``python -m tools.bench --out DIR`` writes ``DIR/bench.json`` and prints a table.
+"""Throughput benchmarks: ``python -m tools.bench --out DIR`` writes ``DIR/bench.json`` and ``DIR/bench.png``
+and prints a table.
 
 Every rate is measured in the same run as its reference, so the ratios are what to compare across machines:
 - ``env``: Peekaboo env steps/s (random policy, resets included), single process, at each resolution;
@@ -353,6 +354,46 @@ def format_table(result: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def plot_bench(result: dict[str, Any], path: Path) -> bool:
+    """Bars of every steps/s figure of one run (``bench.png``); False when there is nothing to plot."""
+    size = next(iter(result["sizes"]), None)
+    bars: list[tuple[str, float, str]] = []
+    if size is not None:
+        r = result["sizes"][size]
+        bars += [("raw MuJoCo", r["raw_mujoco_steps_per_s"], "C7"), ("env", r["env_steps_per_s"], "C0")]
+        if "vec2_steps_per_s" in r:
+            bars.append(("env x2 procs", r["vec2_steps_per_s"], "C0"))
+    b = result.get("batched", {})
+    if "batched_steps_per_s" in b:
+        bars.append((f"batched {b['n_envs']}", b["batched_steps_per_s"], "C2"))
+    if "batched_procs_steps_per_s" in b:
+        bars.append((f"batched {b['n_envs']} x{b['procs']} procs", b["batched_procs_steps_per_s"], "C2"))
+    if "steps_per_s" in b.get("miniworld", {}):
+        bars.append(("MiniWorld OneRoom", b["miniworld"]["steps_per_s"], "C3"))
+    ppo = b.get("ppo", {})
+    for key, label in (("agent", "PPO (fast CNN)"), ("nature", "PPO (NatureCNN)"), ("naive", "PPO naive")):
+        if "ppo_steps_per_s" in ppo.get(key, {}):
+            bars.append((label, ppo[key]["ppo_steps_per_s"], "C1"))
+    if not bars:
+        return False
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6.4, 0.32 * len(bars) + 1.0))
+    names, values, colours = zip(*bars)
+    ax.barh(range(len(bars)), values, color=colours)
+    for i, v in enumerate(values):
+        ax.text(v, i, f" {v:.0f}", va="center", fontsize=7)
+    ax.set_yticks(range(len(bars)), names, fontsize=8)
+    ax.invert_yaxis()
+    ax.set_xlabel(f"steps/s at {size or b.get('size')} px ({result['machine'].get('cpus')} CPUs, one run)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return True
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--out", type=Path, required=True, help="folder for bench.json")
@@ -380,7 +421,8 @@ def main(argv: list[str] | None = None) -> int:
     a.out.mkdir(parents=True, exist_ok=True)
     (a.out / "bench.json").write_text(json.dumps(result, indent=2))
     print(format_table(result))
-    print(f"wrote {a.out / 'bench.json'}")
+    plotted = plot_bench(result, a.out / "bench.png")
+    print(f"wrote {a.out / 'bench.json'}" + (f", {a.out / 'bench.png'}" if plotted else ""))
     return 0
 
 

@@ -1,0 +1,14 @@
+"""tools.bench: a real (short) measurement against raw MuJoCo, its table and its plot."""
+
+from __future__ import annotations
+
+from tools.bench import format_table, plot_bench, run_bench
+
+
+def test_short_bench_table_and_plot(tmp_path):
+    result = run_bench(sizes=(32,), seconds=0.2, memory_steps=0, vec=False)
+    row = result["sizes"]["32"]
+    assert row["env_steps_per_s"] > 0 and row["raw_mujoco_steps_per_s"] > 0
+    assert row["env_vs_raw"] == round(row["env_steps_per_s"] / row["raw_mujoco_steps_per_s"], 3)
+    assert "env/raw" in format_table(result)
+    assert plot_bench(result, tmp_path / "bench.png") and (tmp_path / "bench.png").stat().st_size > 1000

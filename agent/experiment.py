@@ -4,7 +4,8 @@
 
 ``shared``: the curriculum runs up to and including ``--target`` (the target starts from the previous stage's
 encoder, with the curriculum's transfer mode). ``scratch``: only the target stage, with a fresh encoder. Writes
-``results.json`` and ``transfer.png`` into ``--out``.
+``results.json``, ``transfer.png`` (steps to graduate) and ``curves.png`` (held-out success of the target stage
+against its env steps, every arm and seed) into ``--out``; ``--plot-only`` redraws them from a finished run.
 """
 
 from __future__ import annotations
@@ -37,10 +38,20 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
     p.add_argument("--out", required=True)
     p.add_argument("--n-envs", type=int, default=8, help="parallel envs (2 processes of batched worlds)")
+    p.add_argument("--plot-only", action="store_true", help="only redraw the plots from --out/results.json")
     a = p.parse_args(argv)
     cfg = load_curriculum(a.curriculum)
     out = Path(a.out)
-    results = []
+    if a.target not in [s.name for s in cfg.stages]:
+        p.error(f"--target {a.target!r} is not a stage of {a.curriculum}; stages: {[s.name for s in cfg.stages]}")
+    if a.plot_only:
+        results = json.loads((out / "results.json").read_text())
+        plot(results, out / "transfer.png", a.target)
+        plot_curves(out, a.target, out / "curves.png")
+        return 0
+    # rows of other seeds from an earlier invocation into the same --out are kept (a run can be extended)
+    done = json.loads((out / "results.json").read_text()) if (out / "results.json").exists() else []
+    results = [r for r in done if r["seed"] not in a.seeds]
     for seed in a.seeds:
         for arm, c in variants(cfg, a.target, seed).items():
             run_dir = out / f"{arm}_seed{seed}"
@@ -52,9 +63,43 @@ def main(argv: list[str] | None = None) -> int:
                    "wall_s": s["wall_s"], "pre_stage_steps": sum(x["steps_used"] for x in summaries[:-1])}
             results.append(row)
             print(json.dumps(row), flush=True)
+            results.sort(key=lambda r: (r["seed"], r["arm"] != "shared"))
             (out / "results.json").write_text(json.dumps(results, indent=2))
     plot(results, out / "transfer.png", a.target)
+    plot_curves(out, a.target, out / "curves.png")
     return 0
+
+
+def target_curves(out: Path, target: str) -> dict[tuple[str, int], list[tuple[int, float]]]:
+    """(arm, seed) → [(env steps into the target stage, held-out success rate)] from each run's evals.jsonl."""
+    curves = {}
+    for run in sorted(out.glob("*_seed*")):
+        arm, _, seed = run.name.rpartition("_seed")
+        for evals in run.glob(f"stages/*_{target}/evals.jsonl"):
+            rows = [json.loads(line) for line in evals.read_text().splitlines() if line.strip()]
+            curves[(arm, int(seed))] = [(int(r["step"]), float(r["success_rate"])) for r in rows]
+    return curves
+
+
+def plot_curves(out: Path, target: str, path: Path) -> None:
+    """Held-out success of the target stage against its env steps: one line per arm and seed."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    fig, ax = plt.subplots(figsize=(5.2, 3.4))
+    for (arm, seed), pts in sorted(target_curves(out, target).items()):
+        if not pts:
+            continue
+        x, y = zip(*pts)
+        ax.plot(x, y, "-o", ms=3, color="C0" if arm == "shared" else "C1", alpha=0.85,
+                label=f"{arm} s{seed}", linestyle="-" if seed % 2 == 0 else "--")
+    ax.set_xlabel(f"env steps in '{target}'")
+    ax.set_ylabel("held-out success rate")
+    ax.set_ylim(-0.02, 1.02)
+    ax.legend(fontsize=7, ncol=2)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
 
 
 def plot(results: list[dict], path: Path, target: str) -> None:

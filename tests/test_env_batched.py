@@ -119,7 +119,7 @@ def test_sb3_adapter_same_step_reset() -> None:
 
 @pytest.mark.slow
 def test_no_leak_over_10k_batched_steps() -> None:
-    from tools.bench import batched_memory_check
+    from tools.bench_batched import batched_memory_check
 
     m = batched_memory_check(10_000, n_envs=4, size=SIZE)
     assert m["growth_mb"] < 30, m

@@ -137,3 +137,23 @@ def test_eval_seeds_disjoint_from_training():
     assert len(set(seeds)) == len(seeds)
     with pytest.raises(ValueError, match="reserved"):
         check_train_seed(eval_seed("cups", 0))
+
+
+def test_approach_shaping_is_the_same_whichever_location_hides_the_toy():
+    """The shaping term rewards closing in on the nearest choice object, not on the target: two episodes that
+    differ only in the hiding place get identical shaping for the same actions (so it cannot teach where)."""
+    shaping = []
+    for target in (0, 1):
+        e = gym.make("Peekaboo/Occluder-v0", width=32, height=32, n_screens=2, screen_distance=0.9,
+                     approach_weight=1.0, target=target)
+        run_until(e, "search", seed=5)
+        terms = []
+        for _ in range(12):
+            _, r, term, trunc, info = e.step(1)  # crawl forward, towards the row of screens
+            terms.append(info["reward/approach"])
+            if term or trunc:
+                break
+        shaping.append(terms)
+        e.close()
+    assert shaping[0] == shaping[1]
+    assert sum(shaping[0]) > 0.1  # crawling towards the screens pays

@@ -79,6 +79,9 @@ class PermanenceConfig(TaskConfig):
     """Cost of choosing a wrong location."""
     step_cost: float = 0.0
     """Cost per step of search."""
+    approach_weight: float = 0.0
+    """Shaping for learners: reward per metre closed on the *nearest* choice location during search
+    (potential-based, and the same for every location, so it never tells where the toy is); 0 = off."""
 
     def __post_init__(self) -> None:
         if self.delay_mode not in DELAY_MODES:
@@ -142,7 +145,8 @@ class PermanenceTask(Task):
     Subclasses declare ``conditions`` (name → kind), the display (``location_offsets``), their objects
     (``scene_objects``) and the caregiver script (``script``); multi-trial tasks override ``trial_targets``.
     Reward: ``success_reward`` for the right choice (a catch trial pays it when search ends without a choice),
-    ``-wrong_penalty`` for a wrong one, ``-step_cost`` per search step. Success: the last trial's choice is the
+    ``-wrong_penalty`` for a wrong one, ``-step_cost`` per search step, ``approach_weight`` × metres closed on
+    the nearest choice location during search (symmetric shaping, off by default). Success: the last trial's choice is the
     target (catch: no choice). Terminates when the last trial's search ends.
     """
 
@@ -261,6 +265,7 @@ class PermanenceTask(Task):
         self._t0 = world.time
         self._phase = "show"
         self._chosen: int | None = None
+        self._nearest: float | None = None
         world.frozen = True
         world.backend.set_lights(True)
         self.start_trial(world)
@@ -291,11 +296,13 @@ class PermanenceTask(Task):
         """Advance the trial after physics (choice, end of search, next trial) and return the reward terms."""
         c = self.config
         phase, t = self.phase_at(world.time - self._t0)
-        terms = {"choice": 0.0, "step": 0.0}
+        terms = {"choice": 0.0, "step": 0.0, "approach": 0.0}
         if self._done:
             return terms
         if phase == "search":
             terms["step"] = -c.step_cost
+            if c.approach_weight:
+                terms["approach"] = c.approach_weight * self._approach_progress(world)
             self._chosen = self._detect_choice(world)
             timed_out = t >= c.search_time - 1e-6
             if self._chosen is not None or timed_out:
@@ -310,6 +317,14 @@ class PermanenceTask(Task):
                 self._done = True
         world.frozen = not (phase == "search" or (phase == "delay" and c.delay_mode == "free"))
         return terms
+
+    def _approach_progress(self, world: World) -> float:
+        """Metres closed on the nearest choice location since the last search step (0 on the first)."""
+        p = world.body.pose
+        d = min(math.hypot(q[0] - p.x, q[1] - p.y) for q in (world.position(n) for n in self.location_names()))
+        progress = 0.0 if self._nearest is None else self._nearest - d
+        self._nearest = d
+        return progress
 
     def _detect_choice(self, world: World) -> int | None:
         p = world.body.pose

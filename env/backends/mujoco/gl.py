@@ -26,3 +26,19 @@ def make_gl_context(width: int, height: int):  # -> mujoco.GLContext
             "slower fallback."
         ) from exc
     return ctx
+
+
+def gl_info() -> dict[str, str]:
+    """Vendor, renderer and version of the OpenGL that renders (llvmpipe = Mesa on the CPU; a GPU's name when
+    EGL picked its driver), for benchmark records."""
+    from OpenGL import GL
+
+    ctx = make_gl_context(16, 16)
+    try:
+        def text(name: int) -> str:
+            raw = GL.glGetString(name)
+            return raw.decode(errors="replace") if raw else "?"
+        return {"MUJOCO_GL": os.environ.get("MUJOCO_GL", "<unset>"), "vendor": text(GL.GL_VENDOR),
+                "renderer": text(GL.GL_RENDERER), "version": text(GL.GL_VERSION)}
+    finally:
+        ctx.free()

@@ -1,0 +1,73 @@
+"""The Warp section of ``python -m tools.bench --warp N``: MuJoCo Warp ray-cast frames/s of N infant eyes in one
+Peekaboo home, beside the EGL batch on the same home, and how closely the two images agree."""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import Any
+
+import numpy as np
+
+import env as peekaboo_env  # sets headless GL first
+from tools.benchutil import ENV_ID
+
+
+def _head_states(backend: Any, nworld: int, turn: float) -> tuple[np.ndarray, np.ndarray]:
+    """Mocap positions/orientations of ``nworld`` copies of the home, each infant turned a little further."""
+    from env.backends.mujoco.compiler import eye_quat, yaw_quat
+
+    d = backend.data
+    head, infant = backend._head_mocap, backend._infant_mocap
+    pos = np.repeat(d.mocap_pos[None], nworld, axis=0)
+    quat = np.repeat(d.mocap_quat[None], nworld, axis=0)
+    for w in range(nworld):
+        yaw = turn + 2 * math.pi * w / nworld
+        quat[w, head] = eye_quat(yaw, 0.0)
+        quat[w, infant] = yaw_quat(yaw)
+    return pos, quat
+
+
+def warp_rate(nworld: int, size: int, seconds: float, device: str | None = None) -> dict[str, Any]:
+    """Frames/s of :class:`WarpEyeRenderer` over ``nworld`` worlds (state upload, kinematics, BVH refit, ray-cast
+    and copy back included), and its agreement with the EGL render of the same view; or why it was skipped."""
+    try:
+        from env.backends.mujoco.warp_renderer import WarpEyeRenderer
+        renderer_cls = WarpEyeRenderer
+        import warp  # noqa: F401
+    except ImportError as exc:
+        return {"skipped": f"{exc}"}
+    e = peekaboo_env.make(ENV_ID, width=size, height=size)
+    obs, _ = e.reset(seed=0)
+    backend = e.unwrapped.backend
+    try:
+        t = time.perf_counter()
+        r = renderer_cls(backend.model, nworld, size, size, device)
+        pos, quat = _head_states(backend, nworld, 0.0)
+        pos[:] = backend.data.mocap_pos
+        quat[0] = backend.data.mocap_quat  # world 0 is the env's own view
+        first = r.render(np.repeat(backend.data.qpos[None], nworld, 0), pos, quat)
+        setup_s = time.perf_counter() - t
+        diff = np.abs(first[0].astype(np.int16) - obs.astype(np.int16))
+        n, t = 0, time.perf_counter()
+        while n < 3 or time.perf_counter() - t < seconds:
+            pos_n, quat_n = _head_states(backend, nworld, 0.01 * n)
+            r.render(mocap_pos=pos_n, mocap_quat=quat_n)
+            n += 1
+        batch_s = (time.perf_counter() - t) / n
+    finally:
+        e.close()
+    return {"device": str(r.device), "worlds": nworld, "size": size, "frames_per_s": round(nworld / batch_s, 1),
+            "batch_ms": round(1e3 * batch_s, 3), "setup_s": round(setup_s, 2),
+            "vs_egl": {"mean_abs_diff": round(float(diff.mean()), 3),
+                       "pixels_within_24": round(float((diff.max(-1) <= 24).mean()), 4)}}
+
+
+def format_warp(w: dict[str, Any]) -> str:
+    """One line for the bench table."""
+    if "skipped" in w:
+        return f"warp: skipped ({w['skipped']})"
+    a = w["vs_egl"]
+    return (f"warp ray-cast ({w['device']}, {w['worlds']} worlds, {w['size']}x{w['size']}): {w['frames_per_s']:.0f} "
+            f"frames/s ({w['batch_ms']:.2f} ms/batch); vs EGL: mean |diff| {a['mean_abs_diff']:.1f}/255, "
+            f"{100 * a['pixels_within_24']:.1f}% of pixels within 24")

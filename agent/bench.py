@@ -8,9 +8,9 @@ from typing import Any
 import numpy as np
 
 
-def ppo_throughput(env_id: str = "Peekaboo/FindToy-v0", n_envs: int = 16, steps: int = 4096, width: int = 64,
+def ppo_throughput(env_id: str = "Peekaboo/FindToy-v1", n_envs: int = 16, steps: int = 4096, width: int = 64,
                    height: int = 64, batched: bool = True, torch_threads: int = 2, rollout_threads: int = 1,
-                   n_steps: int = 32, encoder: str = "fast", features_dim: int = 256,
+                   n_steps: int = 32, encoder: str = "fast", features_dim: int = 256, recurrent: bool = False,
                    seed: int = 0) -> dict[str, Any]:
     """Env steps/s with random actions and with PPO learning, on the same vectorized envs.
 
@@ -21,6 +21,7 @@ def ppo_throughput(env_id: str = "Peekaboo/FindToy-v0", n_envs: int = 16, steps:
     :param n_envs: envs; with ``batched`` 2 processes of ``n_envs // 2`` batched worlds, else one process each.
     :param steps: env steps measured for each of the two phases (after a warm-up rollout).
     :param encoder: ``fast`` (the agent's default), ``nature`` (SB3's ``CnnPolicy`` trunk) or ``small``.
+    :param recurrent: RecurrentPPO (CNN + LSTM of 128, as the default curriculum trains) instead of PPO.
     :returns: ``{"env_steps_per_s", "ppo_steps_per_s", "ratio", ...}``; ratio = ppo / env-only.
     """
     import torch
@@ -31,7 +32,7 @@ def ppo_throughput(env_id: str = "Peekaboo/FindToy-v0", n_envs: int = 16, steps:
 
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
-    agent = AgentConfig(encoder=encoder, features_dim=features_dim,
+    agent = AgentConfig(encoder=encoder, features_dim=features_dim, recurrent=recurrent,
                         ppo=PPOConfig(n_steps=n_steps, batch_size=min(256, n_steps * n_envs), n_epochs=4))
     stage = StageConfig(name="bench", env_ids=(env_id,))
     venv = make_vec_env(stage, [env_id], n_envs, width, height, "mujoco", agent, subprocess=True, seed=seed,
@@ -59,7 +60,7 @@ def ppo_throughput(env_id: str = "Peekaboo/FindToy-v0", n_envs: int = 16, steps:
         venv.close()
         torch.set_num_threads(threads)
     return {"env_id": env_id, "n_envs": n_envs, "batched": batched, "size": width, "encoder": encoder,
-            "env_steps_per_s": round(env_sps, 1), "ppo_steps_per_s": round(ppo_sps, 1),
+            "recurrent": recurrent, "env_steps_per_s": round(env_sps, 1), "ppo_steps_per_s": round(ppo_sps, 1),
             "ratio": round(ppo_sps / env_sps, 3), "rollout": n_steps * n_envs, "batch_size": 256, "n_epochs": 4,
             "torch_threads_train": torch_threads, "torch_threads_rollout": rollout_threads, "steps": ppo_steps}
 

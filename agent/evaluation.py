@@ -58,7 +58,7 @@ class Evaluator:
     def evaluate(self, model: BaseAlgorithm, episodes: int, deterministic: bool = False) -> EvalResult:
         """Run ``episodes`` held-out episodes, split across the env ids (same seeds every call)."""
         import env as peekaboo_env
-        seeds = {e: eval_seeds(episodes, peekaboo_env.ENV_IDS.get(e, e)) for e in self.env_ids}
+        seeds = {e: eval_seeds(episodes, peekaboo_env.task_of(e)[0]) for e in self.env_ids}
         successes: dict[str, list[float]] = {e: [] for e in self.env_ids}
         returns, lengths = [], []
         for i in range(episodes):

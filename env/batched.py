@@ -165,14 +165,15 @@ class BatchedInfantEnv(VectorEnv):
         self._batch.close()
 
 
-def make_batched(num_envs: int, env_id: str = "Peekaboo/FindToy-v0", **kwargs: Any) -> BatchedInfantEnv:
+def make_batched(num_envs: int, env_id: str = "Peekaboo/FindToy-v1", **kwargs: Any) -> BatchedInfantEnv:
     """A :class:`BatchedInfantEnv` for a registered id (or bare task name)."""
-    from env import ENV_IDS, check_env_id
+    from env import task_of
 
-    return BatchedInfantEnv(num_envs, ENV_IDS[check_env_id(env_id)], **kwargs)
+    task, options = task_of(env_id)
+    return BatchedInfantEnv(num_envs, task, **{**options, **kwargs})
 
 
-def sb3_vec_env(num_envs: int, env_id: str = "Peekaboo/FindToy-v0", **kwargs: Any):
+def sb3_vec_env(num_envs: int, env_id: str = "Peekaboo/FindToy-v1", **kwargs: Any):
     """A stable-baselines3 ``VecEnv`` over a :class:`BatchedInfantEnv` (needs ``stable-baselines3``)."""
     from env.sb3_vec import SB3BatchedVecEnv
 

@@ -26,7 +26,10 @@ See :class:`env.config.EnvConfig` (stage, width, height, observations, age_month
 the task's config (via ``task_options`` or extra keyword arguments).
 
 ## Version History
-- v0: initial release.
+- v1: built-in shapes tessellated coarsely (``tessellation="coarse"``: one quad per box face, 12×8 round shapes):
+  ~1.3× faster steps on llvmpipe; 0.07% of 64×64 pixels differ by more than 8 levels. Tasks, rewards and seeds
+  are unchanged; permanence tasks gain the optional ``approach_weight`` shaping (off by default).
+- v0: initial release (still registered; it is v1 with ``tessellation="fine"``).
 """
 
 from __future__ import annotations

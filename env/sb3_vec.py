@@ -107,7 +107,7 @@ class SubprocBatchedVecEnv(VecEnv):
     ``p`` is env ``p * n_envs_per_proc + k``; seeds are per env, as in the single-process adapter.
     """
 
-    def __init__(self, n_envs_per_proc: int, procs: int = 2, env_id: str = "Peekaboo/FindToy-v0",
+    def __init__(self, n_envs_per_proc: int, procs: int = 2, env_id: str = "Peekaboo/FindToy-v1",
                  **kwargs: Any) -> None:
         import multiprocessing as mp
 

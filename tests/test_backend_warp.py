@@ -15,7 +15,7 @@ from env.backends.mujoco.warp_renderer import WarpEyeRenderer  # noqa: E402
 
 
 def test_warp_batch_matches_egl_and_worlds_differ():
-    e = peekaboo_env.make("Peekaboo/FindToy-v0", width=32, height=32)
+    e = peekaboo_env.make("Peekaboo/FindToy-v1", width=32, height=32)
     obs, _ = e.reset(seed=3)
     for _ in range(2):
         obs, *_ = e.step(1)

@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def test_builtin_curricula_load():
     smoke = load_curriculum(ROOT / "curriculum/smoke.yaml")
-    assert [s.env_ids for s in smoke.stages] == [("Peekaboo/FindToy-v0",)] * 2
+    assert [s.env_ids for s in smoke.stages] == [("Peekaboo/FindToy-v1",)] * 2
     default = load_curriculum(ROOT / "curriculum/default.yaml")
     assert [s.name for s in default.stages][:3] == ["look", "approach", "occluder"]
     assert default.digest() != smoke.digest()
@@ -22,7 +22,7 @@ def test_builtin_curricula_load():
 
 def test_unknown_key_is_named(tmp_path):
     f = tmp_path / "c.yaml"
-    f.write_text("name: x\nstages:\n  - name: a\n    env_ids: [Peekaboo/FindToy-v0]\n"
+    f.write_text("name: x\nstages:\n  - name: a\n    env_ids: [Peekaboo/FindToy-v1]\n"
                  "    graduation: {treshold: 0.5}\n")
     with pytest.raises(ConfigError, match=r"stages\[0\]\.graduation\.treshold.*did you mean 'threshold'"):
         load_curriculum(f)
@@ -40,8 +40,8 @@ def test_bad_values_are_clear():
 
 
 def test_env_ids_resolved_only_at_stage_start():
-    stage = from_dict(StageConfig, {"name": "later", "env_ids": ["Peekaboo/NotYetWritten-v0"]})  # loads fine
+    stage = from_dict(StageConfig, {"name": "later", "env_ids": ["Peekaboo/NotYetWritten-v1"]})  # loads fine
     with pytest.raises(ValueError, match="NotYetWritten"):
         check_stage_env_ids(stage)
-    ok = from_dict(StageConfig, {"name": "now", "env_ids": "Peekaboo/FindToy-v0"})
-    assert check_stage_env_ids(ok) == ["Peekaboo/FindToy-v0"]
+    ok = from_dict(StageConfig, {"name": "now", "env_ids": "Peekaboo/FindToy-v1"})
+    assert check_stage_env_ids(ok) == ["Peekaboo/FindToy-v1"]

@@ -13,7 +13,7 @@ TILE_TOLERANCE = 0.01  # fraction of pixels allowed to differ when tiled (llvmpi
 
 
 def _singles(n: int, seed: int, **kwargs):
-    envs = [env.make("Peekaboo/FindToy-v0", width=SIZE, height=SIZE, **kwargs).unwrapped for _ in range(n)]
+    envs = [env.make("Peekaboo/FindToy-v1", width=SIZE, height=SIZE, **kwargs).unwrapped for _ in range(n)]
     return envs, [e.reset(seed=seed + i)[0] for i, e in enumerate(envs)]
 
 

@@ -21,7 +21,7 @@ def test_check_env_passes_for_every_registered_id(env_id: str):
 
 
 def _rollout(seed: int, n: int = 25, **kwargs) -> list[np.ndarray]:
-    e = env.make("Peekaboo/FindToy-v0", width=32, height=32, **kwargs)
+    e = env.make("Peekaboo/FindToy-v1", width=32, height=32, **kwargs)
     obs, _ = e.reset(seed=seed)
     frames = [obs]
     for i in range(n):
@@ -47,7 +47,7 @@ def test_different_seeds_different_scenes_and_frames():
 
 @pytest.mark.parametrize("stage", sorted(STAGES))
 def test_camera_height_matches_stage(stage: str):
-    e = env.make("Peekaboo/FindToy-v0", width=32, height=32, stage=stage,
+    e = env.make("Peekaboo/FindToy-v1", width=32, height=32, stage=stage,
                  randomization={"camera_height_jitter": 0.0, "camera_fov_jitter": 0.0})
     e.reset(seed=0)
     backend = e.unwrapped.backend
@@ -60,7 +60,7 @@ def test_camera_height_matches_stage(stage: str):
 
 def test_camera_looks_where_the_body_faces():
     """Project a point 1 m ahead at eye height: it must land on the image centre."""
-    e = env.make("Peekaboo/FindToy-v0", width=32, height=32)
+    e = env.make("Peekaboo/FindToy-v1", width=32, height=32)
     e.reset(seed=1)
     inner = e.unwrapped
     b = inner.backend
@@ -74,7 +74,7 @@ def test_camera_looks_where_the_body_faces():
 
 
 def test_infant_never_walks_through_walls():
-    e = env.make("Peekaboo/FindToy-v0", width=16, height=16, randomization={"n_rooms": 1})
+    e = env.make("Peekaboo/FindToy-v1", width=16, height=16, randomization={"n_rooms": 1})
     e.reset(seed=2)
     inner = e.unwrapped
     x0, y0, x1, y1 = inner.scene.bounds()
@@ -91,7 +91,7 @@ def test_infant_never_walks_through_walls():
 
 
 def test_depth_and_segmentation_observations():
-    e = env.make("Peekaboo/FindToy-v0", width=32, height=24, observations=("rgb", "depth", "segmentation"))
+    e = env.make("Peekaboo/FindToy-v1", width=32, height=24, observations=("rgb", "depth", "segmentation"))
     obs, _ = e.reset(seed=0)
     assert obs["rgb"].shape == (24, 32, 3) and obs["depth"].shape == (24, 32, 1)
     assert 0.05 < obs["depth"].min() and obs["depth"].max() < 40
@@ -103,7 +103,7 @@ def test_depth_and_segmentation_observations():
 
 
 def test_continuous_actions_move_the_infant():
-    e = env.make("Peekaboo/FindToy-v0", width=16, height=16, action_type="continuous")
+    e = env.make("Peekaboo/FindToy-v1", width=16, height=16, action_type="continuous")
     e.reset(seed=0)
     p0 = (e.unwrapped.body.pose.x, e.unwrapped.body.pose.y, e.unwrapped.body.pose.pitch)
     e.step(np.array([0.0, 0.0, 1.0], np.float32))
@@ -120,21 +120,21 @@ def test_continuous_actions_move_the_infant():
 ])
 def test_bad_config_errors_name_the_fix(kwargs, match):
     with pytest.raises(ValueError, match=match):
-        env.make("Peekaboo/FindToy-v0", **kwargs)
+        env.make("Peekaboo/FindToy-v1", **kwargs)
 
 
 def test_unknown_option_is_named():
     with pytest.raises(TypeError, match="unknown env option.*'colour'"):
-        env.make("Peekaboo/FindToy-v0", colour="red")
+        env.make("Peekaboo/FindToy-v1", colour="red")
 
 
 def test_unknown_task_id_suggests_close_matches():
-    with pytest.raises(ValueError, match=r"unknown task id 'Peekaboo/FindToys-v0'.*Did you mean.*FindToy-v0"):
-        env.make("Peekaboo/FindToys-v0")
+    with pytest.raises(ValueError, match=r"unknown task id 'Peekaboo/FindToys-v1'.*Did you mean.*FindToy-v1"):
+        env.make("Peekaboo/FindToys-v1")
 
 
 def test_relayout_every_keeps_the_home_between_episodes():
-    e = env.make("Peekaboo/FindToy-v0", width=16, height=16, relayout_every=3)
+    e = env.make("Peekaboo/FindToy-v1", width=16, height=16, relayout_every=3)
     e.reset(seed=0)
     d0 = e.unwrapped.scene.digest()
     e.reset()
@@ -143,3 +143,17 @@ def test_relayout_every_keeps_the_home_between_episodes():
     e.reset()
     assert e.unwrapped.scene.digest() != d0
     e.close()
+
+
+def test_v0_ids_stay_registered_with_their_original_frames():
+    """v1 only changed tessellation: the v0 id is v1 with ``tessellation='fine'``, frames close to v1's."""
+    fine = _rollout(4, n=8, tessellation="fine")
+    e = gym.make("Peekaboo/FindToy-v0", width=32, height=32)
+    assert e.unwrapped.config.quality.tessellation == "fine"
+    obs, _ = e.reset(seed=4)
+    assert np.array_equal(obs, fine[0])
+    e.close()
+    coarse = _rollout(4, n=8)
+    assert coarse[-1] == fine[-1]  # the same home
+    moved = [(np.abs(a.astype(int) - b.astype(int)).max(-1) > 8).mean() for a, b in zip(fine[:-1], coarse[:-1])]
+    assert np.mean(moved) < 0.01

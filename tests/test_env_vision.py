@@ -29,7 +29,7 @@ def test_acuity_table_matches_mayer_1995():
 
 
 def test_filter_removes_more_high_frequencies_the_younger_the_infant():
-    e = env.make("Peekaboo/FindToy-v0", width=256, height=256, age_months=36)
+    e = env.make("Peekaboo/FindToy-v1", width=256, height=256, age_months=36)
     obs, _ = e.reset(seed=5)
     raw = e.unwrapped.backend.render().rgb
     e.close()
@@ -59,8 +59,8 @@ def test_contrast_and_saturation_reduction():
 
 
 def test_env_applies_age_blur_to_observations():
-    young = env.make("Peekaboo/FindToy-v0", width=256, height=256, age_months=1)
-    old = env.make("Peekaboo/FindToy-v0", width=256, height=256, age_months=24)
+    young = env.make("Peekaboo/FindToy-v1", width=256, height=256, age_months=1)
+    old = env.make("Peekaboo/FindToy-v1", width=256, height=256, age_months=24)
     a, _ = young.reset(seed=2)
     b, _ = old.reset(seed=2)
     assert _high_freq_energy(a) < 0.5 * _high_freq_energy(b)

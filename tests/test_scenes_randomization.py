@@ -36,7 +36,7 @@ def test_from_dict_narrows_ranges_and_generator_obeys():
 
 def test_env_rejects_bad_randomization():
     with pytest.raises(ValueError, match="light_intensity"):
-        env.make("Peekaboo/FindToy-v0", randomization={"light_intensity": [0.5, 9.0]})
+        env.make("Peekaboo/FindToy-v1", randomization={"light_intensity": [0.5, 9.0]})
 
 
 def test_sampling_stays_in_range():

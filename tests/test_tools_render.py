@@ -15,7 +15,7 @@ from tools.render import main as render_main
 
 def test_render_cli_writes_playable_video(tmp_path):
     out = tmp_path / "ep"
-    r = subprocess.run([sys.executable, "-m", "tools.render", "--task", "Peekaboo/FindToy-v0", "--seed", "0",
+    r = subprocess.run([sys.executable, "-m", "tools.render", "--task", "Peekaboo/FindToy-v1", "--seed", "0",
                         "--steps", "24", "--out", str(out)], capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr
     reader = imageio.get_reader(out / "episode.mp4")
@@ -24,7 +24,7 @@ def test_render_cli_writes_playable_video(tmp_path):
     assert reader.get_meta_data()["fps"] == 10
     assert len(list((out / "frames").glob("*.png"))) == 24
     rec = json.loads((out / "episode.json").read_text())
-    assert rec["task"] == "Peekaboo/FindToy-v0" and rec["seed"] == 0 and rec["stage"] == "crawling"
+    assert rec["task"] == "Peekaboo/FindToy-v1" and rec["seed"] == 0 and rec["stage"] == "crawling"
     assert 0.2 < rec["eye_height_m"] < 0.35 and rec["age_months"] == 9.0 and len(rec["per_step"]) == 24
     strip = iio.imread(out / "strip.png")
     assert strip.shape[0] > 128 and strip.std() > 5
@@ -42,8 +42,8 @@ def test_render_is_deterministic(tmp_path):
 
 
 def test_render_unknown_task_is_a_clear_error(capsys):
-    assert render_main(["--task", "Peekaboo/Nope-v0", "--out", "/tmp/never"]) == 2
-    assert "unknown task id 'Peekaboo/Nope-v0'" in capsys.readouterr().err
+    assert render_main(["--task", "Peekaboo/Nope-v1", "--out", "/tmp/never"]) == 2
+    assert "unknown task id 'Peekaboo/Nope-v1'" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("steps", [0, -3])

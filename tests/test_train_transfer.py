@@ -15,7 +15,7 @@ from agent.runner import RunError, RunOptions, run_curriculum
 from curriculum import from_dict
 from curriculum.config import CurriculumConfig
 
-ENV = "Peekaboo/FindToy-v0"
+ENV = "Peekaboo/FindToy-v1"
 RAND = {"n_rooms": 1, "furniture_per_room": 0, "n_toys": 0, "room_half_size": [1.6, 1.6]}
 
 

@@ -167,7 +167,8 @@ def plot_bench(result: dict[str, Any], path: Path) -> bool:
     if "frames_per_s" in w:
         bars.append((f"Warp ray-cast {w['worlds']} ({w['device']})", w["frames_per_s"], "C4"))
     ppo = b.get("ppo", {})
-    for key, label in (("agent", "PPO (fast CNN)"), ("nature", "PPO (NatureCNN)"), ("naive", "PPO naive")):
+    for key, label in (("agent", "PPO (fast CNN)"), ("nature", "PPO (NatureCNN)"),
+                       ("recurrent", "RecurrentPPO (fast+LSTM)"), ("naive", "PPO naive")):
         if "ppo_steps_per_s" in ppo.get(key, {}):
             bars.append((label, ppo[key]["ppo_steps_per_s"], "C1"))
     if not bars:

@@ -109,12 +109,14 @@ def ppo_rates(size: int, n_envs: int, procs: int, steps: int) -> dict[str, Any]:
     from agent.bench import ppo_throughput
 
     out: dict[str, Any] = {}
-    for name, encoder, dim in (("agent", "fast", 256), ("nature", "nature", 512)):
-        out[name] = ppo_throughput(ENV_ID, n_envs * procs, steps, size, size, encoder=encoder, features_dim=dim)
+    for name, encoder, dim, recurrent in (("agent", "fast", 256, False), ("nature", "nature", 512, False),
+                                          ("recurrent", "fast", 256, True)):
+        out[name] = ppo_throughput(ENV_ID, n_envs * procs, steps, size, size, encoder=encoder, features_dim=dim,
+                                   recurrent=recurrent)
     out["naive"] = ppo_naive_rate(size, steps, procs)
     naive = out["naive"].get("ppo_steps_per_s")
     if naive:
-        for name in ("agent", "nature"):
+        for name in ("agent", "nature", "recurrent"):
             out[name]["vs_naive"] = round(out[name]["ppo_steps_per_s"] / naive, 3)
     return out
 
@@ -195,7 +197,8 @@ def format_batched(r: dict[str, Any]) -> str:
         if "skipped" in p:
             lines.append(f"  PPO skipped: {p['skipped']}")
         else:
-            for name, label in (("agent", "agent default (fast CNN)"), ("nature", "SB3 NatureCNN")):
+            for name, label in (("agent", "agent default (fast CNN)"), ("nature", "SB3 NatureCNN"),
+                                ("recurrent", "RecurrentPPO (fast+LSTM)")):
                 q = p[name]
                 lines.append(f"  PPO {label:<25} {q['ppo_steps_per_s']:>6.0f} env-steps/s  ({q['n_envs']} batched "
                              f"worlds; {q['ratio']:.2f}x env-only {q['env_steps_per_s']:.0f}/s"

@@ -11,7 +11,7 @@ import env as peekaboo_env  # sets headless GL first
 import gymnasium as gym
 import numpy as np
 
-ENV_ID = "Peekaboo/FindToy-v0"
+ENV_ID = "Peekaboo/FindToy-v1"
 
 
 def rate(fn: Callable[[int], None], seconds: float, min_iters: int = 50) -> float:

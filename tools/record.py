@@ -1,6 +1,6 @@
 """Record a trained agent: the infant's eye view with an overlay (task phase, action, value) beside a third-person view.
 
-    python -m tools.record --checkpoint runs/NAME/stages/00_look/model.zip --task Peekaboo/FindToy-v0 \
+    python -m tools.record --checkpoint runs/NAME/stages/00_look/model.zip --task Peekaboo/FindToy-v1 \
         --episodes 3 --out videos/
 
 The env is rebuilt from the ``stage.json`` next to the checkpoint (resolution, stage, age, randomization);
@@ -143,7 +143,7 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m tools.record", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--checkpoint", required=True, help="model.zip or checkpoint.zip of a run's stage")
-    p.add_argument("--task", default="Peekaboo/FindToy-v0", help="env id (or bare task name)")
+    p.add_argument("--task", default="Peekaboo/FindToy-v1", help="env id (or bare task name)")
     p.add_argument("--episodes", type=int, default=3)
     p.add_argument("--out", required=True, help="folder for the mp4s")
     p.add_argument("--seed", type=int, default=0)

@@ -1,4 +1,4 @@
-"""Render an infant episode: ``python -m tools.render --task Peekaboo/FindToy-v0 --seed 0 --steps 120 --out DIR``.
+"""Render an infant episode: ``python -m tools.render --task Peekaboo/FindToy-v1 --seed 0 --steps 120 --out DIR``.
 
 Writes ``DIR/episode.mp4`` (infant view beside a third-person view), ``DIR/frames/00000.png`` ... (the infant's
 observations at native resolution), ``DIR/strip.png`` (sampled infant views above the overhead map) and
@@ -88,7 +88,7 @@ def render_episode(task: str, seed: int, steps: int, out: Path, policy: str = "w
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--task", default="Peekaboo/FindToy-v0", help=f"env id, one of {sorted(peekaboo_env.ENV_IDS)}")
+    p.add_argument("--task", default="Peekaboo/FindToy-v1", help=f"env id, one of {sorted(peekaboo_env.ENV_IDS)}")
     p.add_argument("--seed", type=int, default=0, help="episode seed (same seed, same video)")
     p.add_argument("--steps", type=int, default=120, help="number of env steps = frames in the video")
     p.add_argument("--out", type=Path, required=True, help="output folder")

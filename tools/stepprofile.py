@@ -103,7 +103,7 @@ class StepProfiler:
                 setattr(owner, attr, original)
 
 
-def profile_steps(steps: int = 2000, size: int = 64, batched: int = 0, env_id: str = "Peekaboo/FindToy-v0",
+def profile_steps(steps: int = 2000, size: int = 64, batched: int = 0, env_id: str = "Peekaboo/FindToy-v1",
                   seed: int = 0) -> dict[str, Any]:
     """Profile ``steps`` env steps of random actions (resets included) of one env, or of a batch of
     ``batched`` worlds in one process; returns ms per env step for each part and its share of the step."""
@@ -167,7 +167,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--steps", type=int, default=2000, help="env steps profiled (after a warm-up)")
     p.add_argument("--size", type=int, default=64, help="square resolution")
     p.add_argument("--batched", type=int, default=8, help="worlds per batch (0 = the single env)")
-    p.add_argument("--env-id", default="Peekaboo/FindToy-v0")
+    p.add_argument("--env-id", default="Peekaboo/FindToy-v1")
     p.add_argument("--json", action="store_true", help="print JSON instead of the table")
     a = p.parse_args(argv)
     if a.steps < 1:

@@ -26,6 +26,10 @@ class EyeSpec:
     """Vertical field of view in degrees."""
 
 
+TESSELLATION: dict[str, tuple[int, int, int]] = {"coarse": (1, 12, 8), "fine": (4, 28, 16)}
+"""Tessellation name → MuJoCo ``visual.quality`` (numquads, numslices, numstacks)."""
+
+
 @dataclass(frozen=True)
 class RenderQuality:
     """Rendering switches; the defaults are the fast ones (shadows and MSAA cost 7–60× on CPU)."""
@@ -41,8 +45,14 @@ class RenderQuality:
     max_lights: int = 0
     """Scene lights rendered as real spot lights; the rest are folded into the camera's headlight colour, which
     keeps light colour/intensity randomization. Each real light costs ~25-40% of frame rate on llvmpipe."""
+    tessellation: str = "coarse"
+    """Triangles of MuJoCo's built-in shapes: ``coarse`` (one quad per box face, 12×8 slices×stacks on round
+    shapes; ~1.3× faster steps on llvmpipe, 0.07% of 64×64 pixels change by more than 8 levels) or ``fine``
+    (MuJoCo's defaults, 4×4 quads and 28×16: the frames of the v0 ids)."""
 
     def __post_init__(self) -> None:
+        if self.tessellation not in TESSELLATION:
+            raise ValueError(f"tessellation={self.tessellation!r}: use one of {sorted(TESSELLATION)}")
         if self.msaa_samples < 0 or self.msaa_samples > 16:
             raise ValueError(f"msaa_samples={self.msaa_samples}: use 0 (off) up to 16")
         if not 0 <= self.max_lights <= 8:

@@ -13,7 +13,7 @@ import math
 import mujoco
 import numpy as np
 
-from env.backends.base import EyeSpec, RenderQuality
+from env.backends.base import TESSELLATION, EyeSpec, RenderQuality
 from scenes.spec import SceneObject, SceneSpec, Shape
 from scenes.textures import make_texture
 
@@ -92,6 +92,7 @@ def compile_scene(scene: SceneSpec, eye: EyeSpec, quality: RenderQuality = Rende
     vis.global_.offheight = max(eye.height, max_view)
     vis.quality.offsamples = quality.msaa_samples
     vis.quality.shadowsize = 1024 if quality.shadows else 0
+    vis.quality.numquads, vis.quality.numslices, vis.quality.numstacks = TESSELLATION[quality.tessellation]
     vis.headlight.ambient = [scene.ambient] * 3
     folded = scene.lights[quality.max_lights:]
     vis.headlight.diffuse = (list(np.mean([lt.diffuse for lt in folded], axis=0) * 0.8) if folded else [0.15] * 3)

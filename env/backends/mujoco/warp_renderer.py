@@ -25,7 +25,7 @@ EYE_CAMERA = "infant_eye"
 def _import_warp() -> tuple[Any, Any]:
     try:
         import warp as wp
-        wp.config.quiet = True  # no banner or per-kernel compile lines on stdout
+        wp.config.log_level = getattr(wp, "LOG_WARNING", 30)  # no banner or per-kernel compile lines on stdout
         import mujoco_warp as mjw
     except ImportError as exc:
         raise ImportError("the Warp renderer needs mujoco-warp and warp-lang: pip install -e '.[gpu]' "

@@ -11,6 +11,7 @@ import gymnasium as gym
 import torch
 from stable_baselines3.common.torch_layers import BaseFeaturesExtractor
 from torch import nn
+from torch.nn import functional as F
 
 ENCODER_FORMAT = "peekaboo-encoder/1"
 
@@ -54,9 +55,14 @@ class InfantEncoder(BaseFeaturesExtractor):
     :param observation_space: a channel-first image ``Box`` (C, H, W); C = 3 × frame stack.
     :param features_dim: output width.
     :param arch: a name in :data:`ENCODERS`.
+    :param pixel_scale: factor applied to the input pixels, folded into the first convolution's output: 1/255
+        when the policy hands over raw 0–255 pixels (``normalize_images=False``), which saves SB3 a full pass
+        over every image of every minibatch; 1 when SB3 already divided by 255. The weights mean the same either
+        way (a conv is linear), so encoders transfer between the two.
     """
 
-    def __init__(self, observation_space: gym.spaces.Box, features_dim: int = 256, arch: str = "fast") -> None:
+    def __init__(self, observation_space: gym.spaces.Box, features_dim: int = 256, arch: str = "fast",
+                 pixel_scale: float = 1.0) -> None:
         super().__init__(observation_space, features_dim)
         if arch not in ENCODERS:
             raise ValueError(f"unknown encoder {arch!r}; choose one of {sorted(ENCODERS)}")
@@ -64,6 +70,7 @@ class InfantEncoder(BaseFeaturesExtractor):
         assert shape is not None and len(shape) == 3, \
             f"InfantEncoder needs an image observation (C, H, W), got shape {shape}; use observations=('rgb',)"
         self.arch = arch
+        self.pixel_scale = float(pixel_scale)
         self.obs_shape = tuple(int(s) for s in shape)
         self.cnn = ENCODERS[arch](shape[0])
         with torch.no_grad():
@@ -75,7 +82,14 @@ class InfantEncoder(BaseFeaturesExtractor):
         self.linear = nn.Sequential(nn.Linear(n_flat, features_dim), nn.ReLU())
 
     def forward(self, observations: torch.Tensor) -> torch.Tensor:
-        return self.linear(self.cnn(observations))
+        if self.pixel_scale == 1.0:
+            return self.linear(self.cnn(observations))
+        first, *rest = self.cnn
+        x = F.conv2d(observations, first.weight, None, first.stride, first.padding) * self.pixel_scale
+        x = x + first.bias.view(1, -1, 1, 1)
+        for layer in rest:
+            x = layer(x)
+        return self.linear(x)
 
     def describe(self) -> dict[str, Any]:
         """What must match for these weights to be loaded elsewhere."""

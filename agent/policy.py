@@ -89,8 +89,12 @@ def build_model(agent: AgentConfig, venv: VecEnv, seed: int, tensorboard_log: st
     p = agent.ppo
     policy_kwargs: dict[str, Any] = {
         "features_extractor_class": InfantEncoder,
-        "features_extractor_kwargs": {"features_dim": agent.features_dim, "arch": agent.encoder},
+        # raw pixels in, /255 folded into the encoder's first conv: one less pass over each minibatch
+        "features_extractor_kwargs": {"features_dim": agent.features_dim, "arch": agent.encoder,
+                                      "pixel_scale": 1 / 255},
+        "normalize_images": False,
         "net_arch": {"pi": [64], "vf": [64]},
+        "optimizer_kwargs": {"foreach": True},  # one fused Adam update over all tensors (CPU: ~5x fewer kernels)
     }
     if agent.recurrent:
         policy_kwargs["lstm_hidden_size"] = agent.lstm_hidden_size

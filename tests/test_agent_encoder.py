@@ -38,3 +38,14 @@ def test_save_load_roundtrip_and_mismatch(tmp_path):
     bad.write_bytes(path.read_bytes()[:100])
     with pytest.raises(EncoderCheckpointError, match="corrupt"):
         load_encoder(a, bad)
+
+
+@pytest.mark.parametrize("arch", ["fast", "small", "nature"])
+def test_pixel_scale_folded_into_the_first_conv_is_the_same_function(arch):
+    """The policy hands raw 0-255 pixels to an encoder with pixel_scale=1/255: same features as SB3's /255 path,
+    so encoder weights transfer between the two."""
+    space = gym.spaces.Box(0, 255, (3, 48, 48), np.uint8)
+    plain, folded = InfantEncoder(space, 32, arch), InfantEncoder(space, 32, arch, pixel_scale=1 / 255)
+    folded.load_state_dict(plain.state_dict())
+    x = torch.randint(0, 256, (2, 3, 48, 48)).float()
+    assert torch.allclose(plain(x / 255), folded(x), atol=1e-5)

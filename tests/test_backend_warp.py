@@ -21,12 +21,13 @@ def test_warp_batch_matches_egl_and_worlds_differ():
         obs, *_ = e.step(1)
     b = e.unwrapped.backend
     d = b.data
+    head, infant = b.model.body("infant_head").mocapid[0], b.model.body("infant").mocapid[0]
     try:
         r = WarpEyeRenderer(b.model, 2, 32, 32, device="cpu")
         pos = np.repeat(d.mocap_pos[None], 2, 0)
         quat = np.repeat(d.mocap_quat[None], 2, 0)
-        yaw = 2 * math.atan2(d.mocap_quat[b._infant_mocap][3], d.mocap_quat[b._infant_mocap][0]) + math.pi
-        quat[1, b._head_mocap], quat[1, b._infant_mocap] = eye_quat(yaw, 0.0), yaw_quat(yaw)  # world 1 turned
+        yaw = 2 * math.atan2(d.mocap_quat[infant][3], d.mocap_quat[infant][0]) + math.pi
+        quat[1, head], quat[1, infant] = eye_quat(yaw, 0.0), yaw_quat(yaw)  # world 1 turned round
         imgs = r.render(np.repeat(d.qpos[None], 2, 0), pos, quat)
     finally:
         e.close()

@@ -17,8 +17,8 @@ def _head_states(backend: Any, nworld: int, turn: float) -> tuple[np.ndarray, np
     """Mocap positions/orientations of ``nworld`` copies of the home, each infant turned a little further."""
     from env.backends.mujoco.compiler import eye_quat, yaw_quat
 
-    d = backend.data
-    head, infant = backend._head_mocap, backend._infant_mocap
+    d, m = backend.data, backend.model
+    head, infant = m.body("infant_head").mocapid[0], m.body("infant").mocapid[0]
     pos = np.repeat(d.mocap_pos[None], nworld, axis=0)
     quat = np.repeat(d.mocap_quat[None], nworld, axis=0)
     for w in range(nworld):

@@ -10,12 +10,13 @@ import numpy as np
 
 def ppo_throughput(env_id: str = "Peekaboo/FindToy-v1", n_envs: int = 16, steps: int = 4096, width: int = 64,
                    height: int = 64, batched: bool = True, torch_threads: int = 2, rollout_threads: int = 1,
-                   n_steps: int = 32, encoder: str = "fast", features_dim: int = 256, recurrent: bool = False,
+                   n_steps: int = 128, encoder: str = "fast", features_dim: int = 256, recurrent: bool = False,
                    seed: int = 0) -> dict[str, Any]:
     """Env steps/s with random actions and with PPO learning, on the same vectorized envs.
 
     The learner is the agent's (:func:`agent.policy.build_model`: shared encoder ``encoder``, feed-forward PPO,
-    batch 256, 4 epochs, rollouts of ``n_steps × n_envs``), with 1 torch thread during rollouts and
+    batch 256, 4 epochs, rollouts of ``n_steps × n_envs``; ``n_steps`` 128 as ``PPOConfig`` and the default
+    curriculum train), with 1 torch thread during rollouts and
     ``torch_threads`` during the gradient epochs, as ``agent.train`` runs it.
 
     :param n_envs: envs; with ``batched`` 2 processes of ``n_envs // 2`` batched worlds, else one process each.

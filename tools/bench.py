@@ -201,7 +201,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--batched", type=int, default=8, metavar="N",
                    help="bench a batched env of N worlds/process, MiniWorld and PPO (default 8; 0 = skip)")
     p.add_argument("--procs", type=int, default=2, help="processes for the batched x procs line")
-    p.add_argument("--ppo-steps", type=int, default=4096, help="PPO env steps timed with --batched (0 = skip)")
+    p.add_argument("--ppo-steps", type=int, default=8192,
+                   help="PPO env steps timed with --batched, after one warm-up rollout (0 = skip)")
     p.add_argument("--batched-memory-steps", type=int, default=0, help="batched leak-check steps (0 = skip)")
     p.add_argument("--batched-only", action="store_true", help="with --batched: skip the classic table")
     p.add_argument("--warp", type=int, default=0, metavar="N",

@@ -12,3 +12,11 @@ def test_short_bench_table_and_plot(tmp_path):
     assert row["env_vs_raw"] == round(row["env_steps_per_s"] / row["raw_mujoco_steps_per_s"], 3)
     assert "env/raw" in format_table(result)
     assert plot_bench(result, tmp_path / "bench.png") and (tmp_path / "bench.png").stat().st_size > 1000
+
+
+def test_ppo_throughput_measures_learner_and_env_on_the_same_envs():
+    from agent.bench import ppo_throughput
+
+    r = ppo_throughput(n_envs=2, steps=64, width=32, height=32, n_steps=16, features_dim=32)
+    assert r["env_steps_per_s"] > 0 and r["ppo_steps_per_s"] > 0 and r["steps"] >= 64
+    assert r["ratio"] == round(r["ppo_steps_per_s"] / r["env_steps_per_s"], 3)

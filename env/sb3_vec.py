@@ -122,11 +122,21 @@ class SubprocBatchedVecEnv(VecEnv):
             self.remotes.append(remote)
             self.processes.append(p)
         self.remotes[0].send(("call", ("__getattribute__", ("observation_space",), {})))
-        obs_space = self.remotes[0].recv()
+        obs_space = self._recv(self.remotes[0])
         self.remotes[0].send(("call", ("__getattribute__", ("action_space",), {})))
-        act_space = self.remotes[0].recv()
+        act_space = self._recv(self.remotes[0])
         super().__init__(n_envs_per_proc * procs, obs_space, act_space)
         self._closed = False
+
+    @staticmethod
+    def _recv(remote) -> Any:
+        """A worker's answer; a dead worker becomes an error that says where to look."""
+        try:
+            return remote.recv()
+        except (EOFError, ConnectionResetError) as exc:
+            raise RuntimeError("a batched env worker process died (its traceback is printed above this one). If it "
+                               "is an import error in the main script, guard it with `if __name__ == '__main__':` "
+                               "(workers start with forkserver)") from exc
 
     def _split(self, items: list) -> list[list]:
         return [items[i * self._n:(i + 1) * self._n] for i in range(len(self.remotes))]
@@ -134,7 +144,7 @@ class SubprocBatchedVecEnv(VecEnv):
     def reset(self):
         for r, seeds, options in zip(self.remotes, self._split(self._seeds), self._split(self._options)):
             r.send(("reset", (seeds, options)))
-        obs = np.concatenate([r.recv() for r in self.remotes])
+        obs = np.concatenate([self._recv(r) for r in self.remotes])
         self._reset_seeds()
         self._reset_options()
         return obs
@@ -144,7 +154,7 @@ class SubprocBatchedVecEnv(VecEnv):
             r.send(("step", np.asarray(a)))
 
     def step_wait(self):
-        results = [r.recv() for r in self.remotes]
+        results = [self._recv(r) for r in self.remotes]
         obs, rews, dones, infos = zip(*results)
         return (np.concatenate(obs), np.concatenate(rews), np.concatenate(dones),
                 [i for chunk in infos for i in chunk])
@@ -155,7 +165,7 @@ class SubprocBatchedVecEnv(VecEnv):
             local = [i - p * self._n for i in self._get_indices(indices) if p * self._n <= i < (p + 1) * self._n]
             if local:
                 r.send(("call", (name, (*args,), {"indices": local})))
-                out.extend(r.recv() or [])
+                out.extend(self._recv(r) or [])
         return out
 
     def get_attr(self, attr_name: str, indices=None) -> list[Any]:

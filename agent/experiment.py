@@ -45,9 +45,10 @@ def main(argv: list[str] | None = None) -> int:
     if a.target not in [s.name for s in cfg.stages]:
         p.error(f"--target {a.target!r} is not a stage of {a.curriculum}; stages: {[s.name for s in cfg.stages]}")
     if a.plot_only:
-        results = json.loads((out / "results.json").read_text())
+        results = with_curve_stats(json.loads((out / "results.json").read_text()), out, a.target)
+        (out / "results.json").write_text(json.dumps(results, indent=2))
         plot(results, out / "transfer.png", a.target)
-        plot_curves(out, a.target, out / "curves.png")
+        plot_curves(out, a.target, out / "curves.png", cfg.stage(a.target).graduation.threshold)
         return 0
     # rows of other seeds from an earlier invocation into the same --out are kept (a run can be extended)
     done = json.loads((out / "results.json").read_text()) if (out / "results.json").exists() else []
@@ -65,9 +66,24 @@ def main(argv: list[str] | None = None) -> int:
             print(json.dumps(row), flush=True)
             results.sort(key=lambda r: (r["seed"], r["arm"] != "shared"))
             (out / "results.json").write_text(json.dumps(results, indent=2))
+    results = with_curve_stats(results, out, a.target)
+    (out / "results.json").write_text(json.dumps(results, indent=2))
     plot(results, out / "transfer.png", a.target)
-    plot_curves(out, a.target, out / "curves.png")
+    plot_curves(out, a.target, out / "curves.png", cfg.stage(a.target).graduation.threshold)
     return 0
+
+
+def with_curve_stats(results: list[dict], out: Path, target: str) -> list[dict]:
+    """Each row plus its target-stage curve: mean, best and last held-out success over the evaluations (a stage
+    that never graduates still says how far it got)."""
+    curves = target_curves(out, target)
+    rows = []
+    for r in results:
+        pts = curves.get((r["arm"], r["seed"]), [])
+        rates = [rate for _, rate in pts]
+        rows.append({**r, "evals": len(rates), "mean_success": round(sum(rates) / len(rates), 4) if rates else None,
+                     "best_success": max(rates) if rates else None, "last_success": rates[-1] if rates else None})
+    return rows
 
 
 def target_curves(out: Path, target: str) -> dict[tuple[str, int], list[tuple[int, float]]]:
@@ -81,8 +97,9 @@ def target_curves(out: Path, target: str) -> dict[tuple[str, int], list[tuple[in
     return curves
 
 
-def plot_curves(out: Path, target: str, path: Path) -> None:
-    """Held-out success of the target stage against its env steps: one line per arm and seed."""
+def plot_curves(out: Path, target: str, path: Path, threshold: float | None = None) -> None:
+    """Held-out success of the target stage against its env steps: one line per arm and seed (dashed: the
+    graduation threshold)."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -91,8 +108,10 @@ def plot_curves(out: Path, target: str, path: Path) -> None:
         if not pts:
             continue
         x, y = zip(*pts)
-        ax.plot(x, y, "-o", ms=3, color="C0" if arm == "shared" else "C1", alpha=0.85,
+        ax.plot(x, y, marker="o", ms=3, color="C0" if arm == "shared" else "C1", alpha=0.85,
                 label=f"{arm} s{seed}", linestyle="-" if seed % 2 == 0 else "--")
+    if threshold is not None:
+        ax.axhline(threshold, color="k", ls=":", lw=1, label="graduation")
     ax.set_xlabel(f"env steps in '{target}'")
     ax.set_ylabel("held-out success rate")
     ax.set_ylim(-0.02, 1.02)

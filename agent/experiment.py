@@ -38,6 +38,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
     p.add_argument("--out", required=True)
     p.add_argument("--n-envs", type=int, default=8, help="parallel envs (2 processes of batched worlds)")
+    p.add_argument("--arms", nargs="+", choices=("shared", "scratch"), default=["shared", "scratch"],
+                   help="which arms to run (e.g. only 'shared' for another transfer mode of the same target)")
     p.add_argument("--plot-only", action="store_true", help="only redraw the plots from --out/results.json")
     a = p.parse_args(argv)
     cfg = load_curriculum(a.curriculum)
@@ -52,9 +54,11 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     # rows of other seeds from an earlier invocation into the same --out are kept (a run can be extended)
     done = json.loads((out / "results.json").read_text()) if (out / "results.json").exists() else []
-    results = [r for r in done if r["seed"] not in a.seeds]
+    results = [r for r in done if r["seed"] not in a.seeds or r["arm"] not in a.arms]
     for seed in a.seeds:
         for arm, c in variants(cfg, a.target, seed).items():
+            if arm not in a.arms:
+                continue
             run_dir = out / f"{arm}_seed{seed}"
             summaries = run_curriculum(c, run_dir, RunOptions(n_envs=a.n_envs, progress=False,
                                                               resume=(run_dir / "run.json").exists()))

@@ -108,11 +108,13 @@ def plot_curves(out: Path, target: str, path: Path, threshold: float | None = No
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     fig, ax = plt.subplots(figsize=(5.2, 3.4))
-    for (arm, seed), pts in sorted(target_curves(out, target).items()):
+    curves = target_curves(out, target)
+    colour = {arm: f"C{i}" for i, arm in enumerate(_arms([arm for arm, _ in curves]))}
+    for (arm, seed), pts in sorted(curves.items()):
         if not pts:
             continue
         x, y = zip(*pts)
-        ax.plot(x, y, marker="o", ms=3, color="C0" if arm == "shared" else "C1", alpha=0.85,
+        ax.plot(x, y, marker="o", ms=3, color=colour[arm], alpha=0.85,
                 label=f"{arm} s{seed}", linestyle="-" if seed % 2 == 0 else "--")
     if threshold is not None:
         ax.axhline(threshold, color="k", ls=":", lw=1, label="graduation")
@@ -125,20 +127,25 @@ def plot_curves(out: Path, target: str, path: Path, threshold: float | None = No
     plt.close(fig)
 
 
+def _arms(names: list[str]) -> list[str]:
+    """Arms in plotting order: shared first, scratch last, others (e.g. renamed transfer modes) between."""
+    return sorted(set(names), key=lambda a: (a != "shared", a == "scratch", a))
+
+
 def plot(results: list[dict], path: Path, target: str) -> None:
     """Steps to graduate per arm and seed (a hollow marker at the budget when it never graduated)."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    fig, ax = plt.subplots(figsize=(4.5, 3.2))
-    for i, arm in enumerate(("shared", "scratch")):
-        rows = [r for r in results if r["arm"] == arm]
-        for r in rows:
+    arms = _arms([r["arm"] for r in results])
+    fig, ax = plt.subplots(figsize=(1.6 + 1.5 * len(arms), 3.2))
+    for i, arm in enumerate(arms):
+        for r in (r for r in results if r["arm"] == arm):
             y = r["steps_to_graduate"] if r["graduated"] else r["budget"]
             ax.scatter(i, y, s=60, facecolors=f"C{i}" if r["graduated"] else "none", edgecolors=f"C{i}")
             ax.annotate(f"s{r['seed']}", (i + 0.06, y), fontsize=7)
-    ax.set_xticks([0, 1], ["shared encoder", "from scratch"])
-    ax.set_xlim(-0.5, 1.5)
+    ax.set_xticks(range(len(arms)), [{"shared": "shared encoder", "scratch": "from scratch"}.get(a, a) for a in arms])
+    ax.set_xlim(-0.5, len(arms) - 0.5)
     ax.set_ylabel(f"env steps to graduate '{target}'")
     ax.set_title("hollow = not graduated within budget", fontsize=8)
     fig.tight_layout()

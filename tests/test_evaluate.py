@@ -79,6 +79,11 @@ def test_trained_checkpoint_end_to_end(tmp_path, recurrent, frame_stack):
     # deterministic policy + same seeds: the same report again
     assert main([*args, "--out", str(tmp_path / "again")]) == 0
     assert json.loads((tmp_path / "again" / "report.json").read_text())["tasks"] == rep["tasks"]
+    # actions sampled from the policy (as in training) repeat too: torch's generator is seeded per episode
+    sampled = [main([*args, "--sampled", "--out", str(tmp_path / f"s{i}")]) for i in range(2)]
+    assert sampled == [0, 0]
+    reports = [json.loads((tmp_path / f"s{i}" / "report.json").read_text()) for i in range(2)]
+    assert reports[0] == reports[1] and reports[0]["actions"] == "sampled" and rep["actions"] == "greedy"
     # a checkpoint trained at another resolution is refused with the fix in the message
     assert main([*args[:-5], "--width", "48", "--height", "48", "--out", str(tmp_path / "bad")]) == 2
 

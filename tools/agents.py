@@ -165,9 +165,11 @@ class RandomAgent(_Scripted):
 
 
 class PolicyAgent:
-    """A trained stable-baselines3 policy (feed-forward ``PPO`` or recurrent ``RecurrentPPO``), deterministic."""
+    """A trained stable-baselines3 policy (feed-forward ``PPO`` or recurrent ``RecurrentPPO``): greedy actions, or
+    ``sampled`` from the policy as in training (torch's generator seeded per episode, so reports repeat)."""
 
-    def __init__(self, path: str | Path, env: gym.Env) -> None:
+    def __init__(self, path: str | Path, env: gym.Env, sampled: bool = False) -> None:
+        self.sampled = sampled
         self.model, self.recurrent = load_checkpoint(path)
         self.name = Path(path).name
         want, have = self.model.observation_space, env.observation_space
@@ -183,6 +185,9 @@ class PolicyAgent:
         self._state = None
         self._start = np.ones((1,), dtype=bool)
         self._frames: np.ndarray | None = None
+        if self.sampled:
+            import torch
+            torch.manual_seed(seed)
 
     def _stacked(self, obs: np.ndarray) -> np.ndarray:
         """The last ``stack`` frames along channels, oldest first, zeros before the episode's first (as SB3's
@@ -198,7 +203,7 @@ class PolicyAgent:
 
     def act(self, obs: Any, info: dict[str, Any]) -> Any:
         action, self._state = self.model.predict(self._stacked(obs), state=self._state,
-                                                 episode_start=self._start, deterministic=True)
+                                                 episode_start=self._start, deterministic=not self.sampled)
         self._start = np.zeros((1,), dtype=bool)
         return int(action) if np.ndim(action) == 0 else action
 
@@ -243,11 +248,12 @@ def load_checkpoint(path: str | Path):
                          f"{type(exc).__name__}: {exc}") from exc
 
 
-def make_agent(name: str, env: gym.Env) -> Agent:
-    """``oracle``, ``memoryless``, ``random`` or a checkpoint path."""
+def make_agent(name: str, env: gym.Env, sampled: bool = False) -> Agent:
+    """``oracle``, ``memoryless``, ``random`` or a checkpoint path (``sampled``: its actions drawn from the policy
+    rather than greedy)."""
     scripted = {"oracle": OracleAgent, "memoryless": MemorylessAgent, "random": RandomAgent}
     if name in scripted:
         return scripted[name](env)
     if not (name.endswith(".zip") or Path(name).exists() or Path(name + ".zip").exists() or "/" in name):
         raise ValueError(f"unknown agent {name!r}: use one of {list(scripted)} or a path to a checkpoint .zip")
-    return PolicyAgent(name, env)
+    return PolicyAgent(name, env, sampled)

@@ -58,13 +58,13 @@ def parse_tasks(spec: str) -> list[str]:
 
 
 def run_condition(task: str, label: str, options: dict[str, Any], agent_name: str, episodes: int, seed: int,
-                  env_kwargs: dict[str, Any], progress) -> dict[str, Any]:
+                  env_kwargs: dict[str, Any], progress, sampled: bool = False) -> dict[str, Any]:
     """Run ``episodes`` episodes of one condition; returns its report entry."""
     from tools.agents import make_agent
 
     env = peekaboo.make(env_id_of(task), **env_kwargs, **options)
     try:
-        agent = make_agent(agent_name, env)
+        agent = make_agent(agent_name, env, sampled)
         t = env.unwrapped.task
         successes = perseverative = no_choice = steps = 0
         targets: dict[str, int] = {}
@@ -104,22 +104,28 @@ def run_condition(task: str, label: str, options: dict[str, Any], agent_name: st
 
 
 def evaluate(agent: str, tasks: list[str], episodes: int, seed: int, env_kwargs: dict[str, Any],
-             task_options: dict[str, Any] | None = None, show_progress: bool = True) -> dict[str, Any]:
-    """The whole report as a dict (deterministic for a given seed)."""
+             task_options: dict[str, Any] | None = None, show_progress: bool = True,
+             sampled: bool = False) -> dict[str, Any]:
+    """The whole report as a dict (deterministic for a given seed; ``sampled``: a checkpoint's actions are drawn
+    from its policy, with torch's generator seeded per episode)."""
     from tqdm import tqdm
 
     if episodes < 1:
         raise ValueError(f"--episodes {episodes}: need at least 1 episode per condition")
     plan = [(t, label, {**opts, **(task_options or {})}) for t in tasks
             for label, opts in task_class(t).eval_conditions.items()]
-    report: dict[str, Any] = {"agent": agent, "episodes_per_condition": episodes, "seed": seed,
+    from tools.agents import SCRIPTED
+
+    actions = "scripted" if agent in SCRIPTED else "sampled" if sampled else "greedy"
+    report: dict[str, Any] = {"agent": agent, "actions": actions,
+                              "episodes_per_condition": episodes, "seed": seed,
                               "env": env_kwargs, "seed_scheme": "env.seeds.eval_seed(task, i, seed) in [2**31, 2**32)",
                               "tasks": {}}
     with tqdm(total=len(plan) * episodes, desc=f"evaluate {agent}", unit="ep", disable=not show_progress,
               file=sys.stderr) as bar:
         for task, label, opts in plan:
             bar.set_postfix_str(f"{task}/{label}")
-            entry = run_condition(task, label, opts, agent, episodes, seed, env_kwargs, bar)
+            entry = run_condition(task, label, opts, agent, episodes, seed, env_kwargs, bar, sampled)
             tr = report["tasks"].setdefault(task, {"env_id": env_id_of(task), "conditions": {}})
             tr["conditions"][label] = entry
     dr = report["tasks"].get("delayed_response")
@@ -228,6 +234,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--stage", default="crawling", help="developmental stage of the infant")
     ap.add_argument("--task-option", type=_option, action="append", default=[],
                     help="KEY=VALUE passed to every task, e.g. delay_mode=lights_out (repeatable)")
+    ap.add_argument("--sampled", action="store_true",
+                    help="a checkpoint acts by sampling its policy, as in training (default: greedy actions)")
     ap.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
     args = ap.parse_args(argv)
     try:
@@ -236,7 +244,10 @@ def main(argv: list[str] | None = None) -> int:
             raise ValueError(f"--episodes {args.episodes}: need at least 1 episode per condition")
         env_kwargs = {"backend": args.backend, "width": args.width, "height": args.height, "stage": args.stage}
         t0 = time.perf_counter()
-        report = evaluate(args.agent, tasks, args.episodes, args.seed, env_kwargs, dict(args.task_option))
+        if args.sampled and args.agent in ("oracle", "memoryless", "random"):
+            raise ValueError("--sampled applies to a trained checkpoint; the scripted agents have one way to act")
+        report = evaluate(args.agent, tasks, args.episodes, args.seed, env_kwargs, dict(args.task_option),
+                          sampled=args.sampled)
         elapsed = time.perf_counter() - t0
     except (ValueError, FileNotFoundError, ImportError) as exc:
         print(f"error: {exc}", file=sys.stderr)

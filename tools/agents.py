@@ -169,6 +169,10 @@ class PolicyAgent:
     ``sampled`` from the policy as in training (torch's generator seeded per episode, so reports repeat)."""
 
     def __init__(self, path: str | Path, env: gym.Env, sampled: bool = False) -> None:
+        import torch
+
+        # one observation at a time: extra threads only spin (and slow whatever else runs on the machine)
+        torch.set_num_threads(1)
         self.sampled = sampled
         self.model, self.recurrent = load_checkpoint(path)
         self.name = Path(path).name

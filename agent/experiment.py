@@ -142,8 +142,9 @@ def plot(results: list[dict], path: Path, target: str) -> None:
     for i, arm in enumerate(arms):
         for r in (r for r in results if r["arm"] == arm):
             y = r["steps_to_graduate"] if r["graduated"] else r["budget"]
-            ax.scatter(i, y, s=60, facecolors=f"C{i}" if r["graduated"] else "none", edgecolors=f"C{i}")
-            ax.annotate(f"s{r['seed']}", (i + 0.06, y), fontsize=7)
+            x = i + 0.12 * (r["seed"] % 3 - 1)  # seeds side by side: equal step counts would hide each other
+            ax.scatter(x, y, s=60, facecolors=f"C{i}" if r["graduated"] else "none", edgecolors=f"C{i}")
+            ax.annotate(f"s{r['seed']}", (x + 0.05, y), fontsize=7)
     ax.set_xticks(range(len(arms)), [{"shared": "shared encoder", "scratch": "from scratch"}.get(a, a) for a in arms])
     ax.set_xlim(-0.5, len(arms) - 0.5)
     ax.set_ylabel(f"env steps to graduate '{target}'")

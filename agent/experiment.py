@@ -47,10 +47,7 @@ def main(argv: list[str] | None = None) -> int:
     if a.target not in [s.name for s in cfg.stages]:
         p.error(f"--target {a.target!r} is not a stage of {a.curriculum}; stages: {[s.name for s in cfg.stages]}")
     if a.plot_only:
-        results = with_curve_stats(json.loads((out / "results.json").read_text()), out, a.target)
-        (out / "results.json").write_text(json.dumps(results, indent=2))
-        plot(results, out / "transfer.png", a.target)
-        plot_curves(out, a.target, out / "curves.png", cfg.stage(a.target).graduation.threshold)
+        report(json.loads((out / "results.json").read_text()), out, a.target, cfg)
         return 0
     # rows of other seeds from an earlier invocation into the same --out are kept (a run can be extended)
     done = json.loads((out / "results.json").read_text()) if (out / "results.json").exists() else []
@@ -70,11 +67,16 @@ def main(argv: list[str] | None = None) -> int:
             print(json.dumps(row), flush=True)
             results.sort(key=lambda r: (r["seed"], r["arm"] != "shared"))
             (out / "results.json").write_text(json.dumps(results, indent=2))
-    results = with_curve_stats(results, out, a.target)
-    (out / "results.json").write_text(json.dumps(results, indent=2))
-    plot(results, out / "transfer.png", a.target)
-    plot_curves(out, a.target, out / "curves.png", cfg.stage(a.target).graduation.threshold)
+    report(results, out, a.target, cfg)
     return 0
+
+
+def report(results: list[dict], out: Path, target: str, cfg: CurriculumConfig) -> None:
+    """``results.json`` with each row's curve statistics, ``transfer.png`` and ``curves.png``."""
+    results = with_curve_stats(results, out, target)
+    (out / "results.json").write_text(json.dumps(results, indent=2))
+    plot(results, out / "transfer.png", target)
+    plot_curves(out, target, out / "curves.png", cfg.stage(target).graduation.threshold)
 
 
 def with_curve_stats(results: list[dict], out: Path, target: str) -> list[dict]:

@@ -31,10 +31,10 @@ def _head_states(backend: Any, nworld: int, turn: float) -> tuple[np.ndarray, np
 def warp_rate(nworld: int, size: int, seconds: float, device: str | None = None) -> dict[str, Any]:
     """Frames/s of :class:`WarpEyeRenderer` over ``nworld`` worlds (state upload, kinematics, BVH refit, ray-cast
     and copy back included), and its agreement with the EGL render of the same view; or why it was skipped."""
+    from env.backends.mujoco.warp_renderer import WarpEyeRenderer, import_warp
+
     try:
-        from env.backends.mujoco.warp_renderer import WarpEyeRenderer
-        renderer_cls = WarpEyeRenderer
-        import warp  # noqa: F401
+        import_warp()
     except ImportError as exc:
         return {"skipped": f"{exc}"}
     e = peekaboo_env.make(ENV_ID, width=size, height=size)
@@ -42,7 +42,7 @@ def warp_rate(nworld: int, size: int, seconds: float, device: str | None = None)
     backend = e.unwrapped.backend
     try:
         t = time.perf_counter()
-        r = renderer_cls(backend.model, nworld, size, size, device)
+        r = WarpEyeRenderer(backend.model, nworld, size, size, device)
         pos, quat = _head_states(backend, nworld, 0.0)
         pos[:] = backend.data.mocap_pos
         quat[0] = backend.data.mocap_quat  # world 0 is the env's own view

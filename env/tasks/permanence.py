@@ -146,8 +146,8 @@ class PermanenceTask(Task):
     (``scene_objects``) and the caregiver script (``script``); multi-trial tasks override ``trial_targets``.
     Reward: ``success_reward`` for the right choice (a catch trial pays it when search ends without a choice),
     ``-wrong_penalty`` for a wrong one, ``-step_cost`` per search step, ``approach_weight`` × metres closed on
-    the nearest choice location during search (symmetric shaping, off by default). Success: the last trial's choice is the
-    target (catch: no choice). Terminates when the last trial's search ends.
+    the nearest choice location during search (symmetric shaping, off by default). Success: the last trial's
+    choice is the target (catch: no choice). Terminates when the last trial's search ends.
     """
 
     Config = PermanenceConfig

@@ -22,7 +22,8 @@ EYE_CAMERA = "infant_eye"
 """The camera every world renders."""
 
 
-def _import_warp() -> tuple[Any, Any]:
+def import_warp() -> tuple[Any, Any]:
+    """``(warp, mujoco_warp)``, quiet, or an ImportError with the install line."""
     try:
         import warp as wp
         wp.config.log_level = getattr(wp, "LOG_WARNING", 30)  # no banner or per-kernel compile lines on stdout
@@ -44,7 +45,7 @@ class WarpEyeRenderer:
 
     def __init__(self, model: mujoco.MjModel, nworld: int, width: int, height: int,
                  device: str | None = None) -> None:
-        wp, mjw = _import_warp()
+        wp, mjw = import_warp()
         self._wp, self._mjw = wp, mjw
         self.model, self.nworld, self.width, self.height = model, nworld, width, height
         self.device = wp.get_device(device)

@@ -7,7 +7,8 @@ from pathlib import Path
 from typing import Any, Callable
 
 import gymnasium as gym
-from stable_baselines3 import PPO
+
+from agent.rollout import WorkerRolloutPPO
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.monitor import Monitor
@@ -77,11 +78,12 @@ class TorchThreads(BaseCallback):
 
 
 def algo_class(agent: AgentConfig) -> type[BaseAlgorithm]:
-    """PPO, or sb3-contrib RecurrentPPO when ``agent.recurrent``."""
+    """PPO (rollouts in the env processes where they can run there, :class:`agent.rollout.WorkerRolloutPPO`),
+    or sb3-contrib RecurrentPPO when ``agent.recurrent``."""
     if agent.recurrent:
         from sb3_contrib import RecurrentPPO
         return RecurrentPPO
-    return PPO
+    return WorkerRolloutPPO
 
 
 def build_model(agent: AgentConfig, venv: VecEnv, seed: int, tensorboard_log: str | None) -> BaseAlgorithm:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import time
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Iterator, Protocol
 
 import numpy as np
 
@@ -15,6 +16,31 @@ except ImportError as exc:  # pragma: no cover - optional dependency
 from env.batched import BatchedInfantEnv
 
 
+class RolloutActor(Protocol):
+    """Chooses a batch's actions from its observations inside an env process (e.g. a copy of a policy)."""
+
+    def __call__(self, obs: np.ndarray) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        """``(actions, extras)``: one action per env, and per-env arrays to return with the rollout."""
+        ...
+
+
+@dataclass
+class Rollout:
+    """Consecutive steps of ``n`` envs: arrays are ``(steps, n, ...)``, ``infos[t][i]`` env ``i``'s at step ``t``."""
+
+    obs: np.ndarray
+    """Observations the actions were chosen from."""
+    actions: np.ndarray
+    rewards: np.ndarray
+    dones: np.ndarray
+    """Episode ended at this step (the next observation is the new episode's first)."""
+    infos: list[list[dict[str, Any]]]
+    extras: dict[str, np.ndarray]
+    """What the actor returned beside the actions (values, log-probabilities, ...)."""
+    last_obs: np.ndarray
+    """Observations after the last step."""
+
+
 class SB3BatchedVecEnv(VecEnv):
     """SB3 view of a batch: same-step reset, ``terminal_observation`` and ``TimeLimit.truncated`` in infos, and
     at an episode's end ``info["episode"] = {"r", "l", "t", "is_success"}`` as SB3's ``Monitor`` would add (so
@@ -24,6 +50,7 @@ class SB3BatchedVecEnv(VecEnv):
         self.batched = batched
         super().__init__(batched.num_envs, batched.single_observation_space, batched.single_action_space)
         self._actions: np.ndarray | None = None
+        self._last_obs: np.ndarray | None = None
         self._returns = np.zeros(self.num_envs)
         self._lengths = np.zeros(self.num_envs, np.int64)
         self._t0 = time.time()
@@ -36,6 +63,7 @@ class SB3BatchedVecEnv(VecEnv):
         self._reset_options()
         self._returns[:] = 0.0
         self._lengths[:] = 0
+        self._last_obs = obs
         return obs
 
     def step_async(self, actions: np.ndarray) -> None:
@@ -55,7 +83,30 @@ class SB3BatchedVecEnv(VecEnv):
                                    "is_success": bool(info.get("final_info", {}).get("is_success", False))}
                 self._returns[i], self._lengths[i] = 0.0, 0
         self._actions = None
+        self._last_obs = obs
         return obs, rewards.astype(np.float32), terms | truncs, infos
+
+    def rollout(self, actor: RolloutActor, n_steps: int, chunk: int) -> Iterator[Rollout]:
+        """``n_steps`` steps from the current observations, each choosing its actions with ``actor`` here, in
+        this process (no round trip per step), handed out ``chunk`` steps at a time. ``obs[t]`` is what
+        ``actions[t]`` was chosen from."""
+        assert self._last_obs is not None, "reset() before rollout()"
+        for start in range(0, n_steps, chunk):
+            obs, actions, rewards, dones, infos = [], [], [], [], []
+            extras: dict[str, list[np.ndarray]] = {}
+            for _ in range(min(chunk, n_steps - start)):
+                obs.append(self._last_obs)
+                a, extra = actor(self._last_obs)
+                self.step_async(a)
+                _, r, d, info = self.step_wait()
+                actions.append(a)
+                rewards.append(r)
+                dones.append(d)
+                infos.append(info)
+                for k, v in extra.items():
+                    extras.setdefault(k, []).append(v)
+            yield Rollout(np.stack(obs), np.stack(actions), np.stack(rewards), np.stack(dones), infos,
+                          {k: np.stack(v) for k, v in extras.items()}, self._last_obs)
 
     def close(self) -> None:
         self.batched.close()
@@ -86,6 +137,9 @@ def _worker(remote, parent_remote, n_envs: int, env_id: str, kwargs: dict[str, A
             if cmd == "step":
                 vec.step_async(arg)
                 remote.send(vec.step_wait())
+            elif cmd == "rollout":
+                for part in vec.rollout(*arg):  # the learner digests each part while the next one runs
+                    remote.send(part)
             elif cmd == "reset":
                 seeds, options = arg
                 vec._seeds, vec._options = seeds, options
@@ -113,6 +167,7 @@ class SubprocBatchedVecEnv(VecEnv):
 
         ctx = mp.get_context("forkserver")  # EGL contexts are not fork-safe
         self._n = n_envs_per_proc
+        self.procs = procs
         self.remotes, self.processes = [], []
         for _ in range(procs):
             remote, work_remote = ctx.Pipe()
@@ -137,6 +192,20 @@ class SubprocBatchedVecEnv(VecEnv):
             raise RuntimeError("a batched env worker process died (its traceback is printed above this one). If it "
                                "is an import error in the main script, guard it with `if __name__ == '__main__':` "
                                "(workers start with forkserver)") from exc
+
+    def rollout(self, actors: list[RolloutActor], n_steps: int, chunk: int = 16) -> Iterator[Rollout]:
+        """``n_steps`` steps run inside the processes, process ``p`` choosing its actions with ``actors[p]``;
+        yields them ``chunk`` steps at a time, processes side by side (env ``p * n_envs_per_proc + k`` is column
+        ``p * n_envs_per_proc + k``), as they arrive. Consume it to the end: the processes run every step."""
+        for r, actor in zip(self.remotes, actors):
+            r.send(("rollout", (actor, n_steps, chunk)))
+        for _ in range(0, n_steps, chunk):
+            parts = [self._recv(r) for r in self.remotes]
+            yield Rollout(*(np.concatenate([getattr(p, f) for p in parts], axis=1)
+                            for f in ("obs", "actions", "rewards", "dones")),
+                          [sum((p.infos[t] for p in parts), []) for t in range(len(parts[0].infos))],
+                          {k: np.concatenate([p.extras[k] for p in parts], axis=1) for k in parts[0].extras},
+                          np.concatenate([p.last_obs for p in parts]))
 
     def _split(self, items: list) -> list[list]:
         return [items[i * self._n:(i + 1) * self._n] for i in range(len(self.remotes))]

@@ -1,0 +1,128 @@
+"""Rollouts run in the env processes collect what SB3's rollouts collect (real envs, real policy, 32x32)."""
+
+from __future__ import annotations
+
+import functools
+import pickle
+from collections import deque
+
+import numpy as np
+import pytest
+import torch
+from stable_baselines3 import PPO
+from stable_baselines3.common.callbacks import BaseCallback
+
+from agent.encoder import InfantEncoder
+from agent.rollout import PolicyActor, WorkerRolloutPPO, sample
+from env.sb3_vec import SubprocBatchedVecEnv
+
+N_STEPS = 12
+
+
+def _model(venv: SubprocBatchedVecEnv) -> WorkerRolloutPPO:
+    model = WorkerRolloutPPO("CnnPolicy", venv, n_steps=N_STEPS, batch_size=N_STEPS * venv.num_envs, n_epochs=1,
+                            seed=0, device="cpu",
+                            policy_kwargs={"features_extractor_class": InfantEncoder,
+                                           "features_extractor_kwargs": {"features_dim": 32, "arch": "small"}})
+    model.rollout_chunk = 5  # 12 steps arrive as 5 + 5 + 2: the part boundaries are crossed
+    return model
+
+
+class _Count(BaseCallback):
+    def __init__(self, stop_at: int | None = None) -> None:
+        super().__init__()
+        self.stop_at = stop_at
+        self.steps = 0
+
+    def _on_step(self) -> bool:
+        self.steps += 1
+        return self.stop_at is None or self.steps < self.stop_at
+
+
+def _collect(model: WorkerRolloutPPO, collect, seed: int, callback: BaseCallback | None = None) -> tuple[bool, dict]:
+    model.ep_info_buffer, model.ep_success_buffer = deque(maxlen=100), deque(maxlen=100)  # as learn() sets them
+    model.env.seed(seed)
+    model._last_obs = model.env.reset()
+    model._last_episode_starts = np.ones(model.env.num_envs, bool)
+    cb = callback or _Count()
+    cb.init_callback(model)
+    done = collect(model, model.env, cb, model.rollout_buffer, N_STEPS)
+    buf = model.rollout_buffer
+    return done, {k: getattr(buf, k).copy() for k in ("observations", "actions", "rewards", "episode_starts",
+                                                       "values", "log_probs", "advantages", "returns")}
+
+
+@pytest.fixture(scope="module")
+def venv():
+    # 2 processes of 2 worlds; 5-step episodes, so the rollout crosses time-limit resets (bootstrapped values)
+    v = SubprocBatchedVecEnv(2, procs=2, width=32, height=32, max_steps=5)
+    yield v
+    v.close()
+
+
+def test_worker_rollout_equals_sb3_rollout(venv) -> None:
+    model = _model(venv)
+    model.greedy_rollouts = True  # greedy actions on both sides, so both must walk the same trajectories
+    ok_a, ours = _collect(model, WorkerRolloutPPO.collect_rollouts, seed=7)
+    model.policy.forward = functools.partial(model.policy.forward, deterministic=True)  # type: ignore[method-assign]
+    ok_b, sb3 = _collect(model, PPO.collect_rollouts, seed=7)
+    assert ok_a and ok_b
+    for key in ("observations", "actions", "episode_starts"):
+        np.testing.assert_array_equal(ours[key], sb3[key], err_msg=key)
+    assert sb3["episode_starts"][1:].any(), "no episode ended inside the rollout: the reset path went untested"
+    # other processes, other batch sizes: float rounding only (rewards carry the bootstrapped terminal values)
+    for key in ("rewards", "values", "log_probs", "advantages", "returns"):
+        np.testing.assert_allclose(ours[key], sb3[key], rtol=1e-4, atol=1e-5, err_msg=key)
+    assert len(model.ep_info_buffer) > 0
+
+
+def test_a_callback_that_stops_leaves_env_and_learner_in_step(venv) -> None:
+    model = _model(venv)
+    cb = _Count(stop_at=3)
+    ok, _ = _collect(model, WorkerRolloutPPO.collect_rollouts, seed=1, callback=cb)
+    assert not ok and cb.steps == 3 and model.num_timesteps == 3 * venv.num_envs
+    assert not any(r.poll(0.2) for r in venv.remotes)  # nothing left in a pipe to be mistaken for a later answer
+    last = np.array(model._last_obs)
+    cb = _Count()
+    cb.init_callback(model)
+    assert model.collect_rollouts(model.env, cb, model.rollout_buffer, N_STEPS)
+    assert cb.steps == N_STEPS
+    # the learner's last observations after the stop are where the envs are: the next rollout starts from them
+    np.testing.assert_array_equal(model.rollout_buffer.observations[0], last)
+
+
+def test_learns_in_the_worker_processes(venv) -> None:
+    model = _model(venv)
+    before = [p.detach().clone() for p in model.policy.parameters()]
+    model.learn(2 * N_STEPS * venv.num_envs)
+    assert model.num_timesteps == 2 * N_STEPS * venv.num_envs
+    assert any(not torch.equal(a, p.detach()) for a, p in zip(before, model.policy.parameters()))
+    assert model._rollout_env(model.env) is not None  # it did take the in-process path
+
+
+def test_sample_is_the_policys_distribution(venv) -> None:
+    model = _model(venv)
+    obs = torch.as_tensor(np.repeat(model.env.reset()[:1], 4000, axis=0))
+    with torch.no_grad():
+        actions, values, log_probs = sample(model.policy, obs, torch.Generator().manual_seed(0))
+        ref_values, ref_log_probs, _ = model.policy.evaluate_actions(obs, actions)
+        probs = model.policy.get_distribution(obs[:1]).distribution.probs[0].numpy()
+    np.testing.assert_allclose(values.numpy(), ref_values.numpy(), rtol=1e-5)
+    np.testing.assert_allclose(log_probs.numpy(), ref_log_probs.numpy(), rtol=1e-5, atol=1e-6)
+    freq = np.bincount(actions.numpy(), minlength=len(probs)) / len(actions)
+    np.testing.assert_allclose(freq, probs, atol=0.03)  # 4000 draws: ~4 standard errors
+
+
+def test_policy_actor_is_a_frozen_seeded_copy(venv) -> None:
+    model = _model(venv)
+    obs = np.asarray(venv.reset())
+    actor = pickle.loads(pickle.dumps(PolicyActor(model.policy, seed=3, channels_first=True)))
+    again = pickle.loads(pickle.dumps(PolicyActor(model.policy, seed=3, channels_first=True)))
+    a, extra = actor(obs)
+    with torch.no_grad():
+        for p in model.policy.parameters():
+            p.add_(1.0)  # the learner moves on; the copies do not
+    b, extra_b = again(obs)
+    np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(extra["values"], extra_b["values"])
+    assert a.shape == (venv.num_envs,) and extra["log_probs"].shape == (venv.num_envs,)

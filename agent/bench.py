@@ -14,13 +14,14 @@ def ppo_throughput(env_id: str = "Peekaboo/FindToy-v1", n_envs: int = 16, steps:
                    seed: int = 0) -> dict[str, Any]:
     """Env steps/s with random actions and with PPO learning, on the same vectorized envs.
 
-    The learner is the agent's (:func:`agent.policy.build_model`: shared encoder ``encoder``, feed-forward PPO,
-    batch 256, 4 epochs, rollouts of ``n_steps × n_envs``; ``n_steps`` 128 as ``PPOConfig`` and the default
-    curriculum train), with 1 torch thread during rollouts and
+    The learner is the agent's (:func:`agent.policy.build_model`: shared encoder ``encoder``, feed-forward PPO
+    whose rollouts run in the env processes (:class:`agent.rollout.WorkerRolloutPPO`), batch 256, 4 epochs,
+    rollouts of ``n_steps × n_envs``; ``n_steps`` 128 as ``PPOConfig`` and the default curriculum train), with
     ``torch_threads`` during the gradient epochs, as ``agent.train`` runs it.
 
     :param n_envs: envs; with ``batched`` 2 processes of ``n_envs // 2`` batched worlds, else one process each.
-    :param steps: env steps measured for each of the two phases (after a warm-up rollout).
+    :param steps: env steps measured for each phase (after a warm-up rollout): env-only, PPO, env-only again; the
+        env-only rate is the mean of the runs before and after PPO.
     :param encoder: ``fast`` (the agent's default), ``nature`` (SB3's ``CnnPolicy`` trunk) or ``small``.
     :param recurrent: RecurrentPPO (CNN + LSTM of 128, as the default curriculum trains) instead of PPO.
     :returns: ``{"env_steps_per_s", "ppo_steps_per_s", "ratio", ...}``; ratio = ppo / env-only.
@@ -43,13 +44,15 @@ def ppo_throughput(env_id: str = "Peekaboo/FindToy-v1", n_envs: int = 16, steps:
         rng = np.random.default_rng(seed)
         for _ in range(n_steps):  # warm-up: first layouts, lazy GL contexts
             venv.step(rng.integers(venv.action_space.n, size=n_envs))
-        t = time.perf_counter()
-        n = 0
-        while n < steps:
-            venv.step(rng.integers(venv.action_space.n, size=n_envs))
-            n += n_envs
-        env_sps = n / (time.perf_counter() - t)
 
+        def env_only() -> float:
+            t, n = time.perf_counter(), 0
+            while n < steps:
+                venv.step(rng.integers(venv.action_space.n, size=n_envs))
+                n += n_envs
+            return n / (time.perf_counter() - t)
+
+        env_before = env_only()
         model = build_model(agent, venv, seed, None)
         cb = TorchThreads(torch_threads, rollout_threads)
         model.learn(n_steps * n_envs, callback=cb)  # warm-up rollout + update
@@ -57,11 +60,15 @@ def ppo_throughput(env_id: str = "Peekaboo/FindToy-v1", n_envs: int = 16, steps:
         model.learn(steps, reset_num_timesteps=False, callback=cb)
         ppo_steps = model.num_timesteps - n_steps * n_envs
         ppo_sps = ppo_steps / (time.perf_counter() - t)
+        env_after = env_only()  # the machine drifts (±10% over a minute here): bracket PPO with env-only runs
+        env_sps = (env_before + env_after) / 2
     finally:
         venv.close()
         torch.set_num_threads(threads)
     return {"env_id": env_id, "n_envs": n_envs, "batched": batched, "size": width, "encoder": encoder,
-            "recurrent": recurrent, "env_steps_per_s": round(env_sps, 1), "ppo_steps_per_s": round(ppo_sps, 1),
+            "recurrent": recurrent, "env_steps_per_s": round(env_sps, 1),
+            "env_steps_per_s_before_after": [round(env_before, 1), round(env_after, 1)],
+            "ppo_steps_per_s": round(ppo_sps, 1),
             "ratio": round(ppo_sps / env_sps, 3), "rollout": n_steps * n_envs, "batch_size": 256, "n_epochs": 4,
             "torch_threads_train": torch_threads, "torch_threads_rollout": rollout_threads, "steps": ppo_steps}
 

@@ -8,6 +8,7 @@ from typing import Any, Callable
 
 import gymnasium as gym
 
+from agent.recurrent import InfantLstmPolicy
 from agent.rollout import WorkerRolloutPPO
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.callbacks import BaseCallback
@@ -103,7 +104,7 @@ def build_model(agent: AgentConfig, venv: VecEnv, seed: int, tensorboard_log: st
     n_steps = p.n_steps
     batch = min(p.batch_size, n_steps * venv.num_envs)
     return algo_class(agent)(
-        "CnnLstmPolicy" if agent.recurrent else "CnnPolicy", venv, n_steps=n_steps, batch_size=batch,
+        InfantLstmPolicy if agent.recurrent else "CnnPolicy", venv, n_steps=n_steps, batch_size=batch,
         n_epochs=p.n_epochs, learning_rate=p.learning_rate, gamma=p.gamma, gae_lambda=p.gae_lambda,
         clip_range=p.clip_range, ent_coef=p.ent_coef, vf_coef=p.vf_coef, max_grad_norm=p.max_grad_norm,
         policy_kwargs=policy_kwargs, seed=seed, device="cpu", verbose=0, tensorboard_log=tensorboard_log)

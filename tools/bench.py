@@ -8,7 +8,9 @@ Every rate is measured in the same run as its reference, so the ratios are what 
 - ``memory``: resident memory before and after many steps with layout changes (a leak check);
 - ``batched`` (``--batched N``): :class:`env.batched.BatchedInfantEnv` of N worlds in one process, and
   ``--procs`` such processes side by side (summed), each vs the single env;
-- ``miniworld``: MiniWorld OneRoom at the same size, if ``miniworld`` is installed (else the reason it skipped);
+- ``miniworld``: MiniWorld OneRoom at the same size, if ``miniworld`` is installed (else the reason it skipped),
+  in this process, so with the same llvmpipe settings as Peekaboo (rendering in the calling thread), and
+  ``miniworld_threaded`` in a fresh process with llvmpipe's default rasterizer threads;
 - ``ppo`` (``--ppo-steps``): PPO end to end on ``--procs`` processes of batched worlds, with the agent's default
   encoder and with SB3's NatureCNN, each with its ratio to env-only steps/s on the same envs, and the naive
   reference (SB3 ``CnnPolicy`` on a ``SubprocVecEnv`` of single envs);
@@ -163,6 +165,8 @@ def plot_bench(result: dict[str, Any], path: Path) -> bool:
         bars.append((f"batched {b['n_envs']} x{b['procs']} procs", b["batched_procs_steps_per_s"], "C2"))
     if "steps_per_s" in b.get("miniworld", {}):
         bars.append(("MiniWorld OneRoom", b["miniworld"]["steps_per_s"], "C3"))
+    if "steps_per_s" in b.get("miniworld_threaded", {}):
+        bars.append(("MiniWorld, llvmpipe threads", b["miniworld_threaded"]["steps_per_s"], "C3"))
     w = result.get("warp", {})
     if "frames_per_s" in w:
         bars.append((f"Warp ray-cast {w['worlds']} ({w['device']})", w["frames_per_s"], "C4"))

@@ -3,7 +3,12 @@ OneRoom side by side, PPO end to end (agent default, NatureCNN, the naive refere
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 import time
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -62,6 +67,20 @@ def miniworld_rate(size: int, seconds: float) -> dict[str, Any]:
         return {"steps_per_s": round(_rate(step, seconds), 1)}
     finally:
         e.close()
+
+
+def miniworld_rate_threaded(size: int, seconds: float) -> dict[str, Any]:
+    """MiniWorld as it runs by default: in a fresh process with llvmpipe's rasterizer threads (one per core).
+    Peekaboo renders in the calling thread (``env.glsetup``), and so does MiniWorld in this process."""
+    env = {**os.environ, "LP_NUM_THREADS": str(os.cpu_count() or 1)}  # llvmpipe's own default
+    code = (f"import json; from tools.bench_batched import miniworld_rate; "
+            f"print(json.dumps(miniworld_rate({size}, {seconds})))")
+    try:
+        out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300,
+                             cwd=Path(__file__).resolve().parents[1], check=True)
+        return {**json.loads(out.stdout.strip().splitlines()[-1]), "lp_num_threads": env["LP_NUM_THREADS"]}
+    except (subprocess.SubprocessError, ValueError, IndexError) as exc:
+        return {"skipped": f"MiniWorld subprocess failed ({type(exc).__name__}: {exc})"}
 
 
 ROLLOUT = 512  # env steps per PPO rollout of the naive reference
@@ -167,6 +186,7 @@ def run_batched_bench(size: int, seconds: float, n_envs: int, procs: int, ppo_st
     mw = miniworld_rate(size, seconds)
     out["miniworld"] = mw
     if "steps_per_s" in mw:
+        out["miniworld_threaded"] = miniworld_rate_threaded(size, seconds)
         out["batched_vs_miniworld"] = round(b / mw["steps_per_s"], 3)
         if procs > 1:
             out["batched_procs_vs_miniworld"] = round(out["batched_procs_steps_per_s"] / mw["steps_per_s"], 3)
@@ -190,6 +210,9 @@ def format_batched(r: dict[str, Any]) -> str:
         lines.append(f"  MiniWorld OneRoom {mw['steps_per_s']:>9.0f} steps/s  (batched/MiniWorld "
                      f"{r['batched_vs_miniworld']:.2f}x" + (f", procs/MiniWorld {r['batched_procs_vs_miniworld']:.2f}x"
                                                              if "batched_procs_vs_miniworld" in r else "") + ")")
+        mt = r.get("miniworld_threaded", {})
+        if "steps_per_s" in mt:
+            lines.append(f"  MiniWorld, llvmpipe threads (its default) {mt['steps_per_s']:>6.0f} steps/s")
     else:
         lines.append(f"  MiniWorld OneRoom skipped: {mw['skipped']}")
     if "ppo" in r:

@@ -9,7 +9,7 @@ from typing import Any, Callable
 import gymnasium as gym
 
 from agent.recurrent import InfantLstmPolicy
-from agent.rollout import WorkerRolloutPPO
+from agent.rollout import WorkerRolloutPPO, WorkerRolloutRecurrentPPO
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.monitor import Monitor
@@ -79,12 +79,9 @@ class TorchThreads(BaseCallback):
 
 
 def algo_class(agent: AgentConfig) -> type[BaseAlgorithm]:
-    """PPO (rollouts in the env processes where they can run there, :class:`agent.rollout.WorkerRolloutPPO`),
-    or sb3-contrib RecurrentPPO when ``agent.recurrent``."""
-    if agent.recurrent:
-        from sb3_contrib import RecurrentPPO
-        return RecurrentPPO
-    return WorkerRolloutPPO
+    """PPO, or sb3-contrib RecurrentPPO when ``agent.recurrent``; both collect their rollouts in the env
+    processes where the env can run them there (:mod:`agent.rollout`)."""
+    return WorkerRolloutRecurrentPPO if agent.recurrent else WorkerRolloutPPO
 
 
 def build_model(agent: AgentConfig, venv: VecEnv, seed: int, tensorboard_log: str | None) -> BaseAlgorithm:

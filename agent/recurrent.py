@@ -1,6 +1,9 @@
-"""sb3-contrib's CNN + LSTM policy with a sequence pass that does not loop over time steps in Python."""
+"""sb3-contrib's CNN + LSTM policy with a sequence pass that does not loop over time steps in Python, and that
+can be rebuilt from its constructor parameters (for the copies that act in the env processes)."""
 
 from __future__ import annotations
+
+from typing import Any
 
 import torch as th
 from sb3_contrib.common.recurrent.policies import RecurrentActorCriticCnnPolicy, RecurrentActorCriticPolicy
@@ -17,6 +20,14 @@ class InfantLstmPolicy(RecurrentActorCriticCnnPolicy):
     RecurrentPPO's gradient epochs 2.8x faster on a 2-core CPU (128-step rollouts, 16 envs). Sequences with a
     start later on (the buffer never makes them) take sb3-contrib's loop.
     """
+
+    def _get_constructor_parameters(self) -> dict[str, Any]:
+        # sb3-contrib leaves the LSTM's shape out, so a copy rebuilt from these (agent.rollout) would not fit
+        data = super()._get_constructor_parameters()
+        data.update(lstm_hidden_size=self.lstm_output_dim, n_lstm_layers=self.lstm_actor.num_layers,
+                    shared_lstm=self.shared_lstm, enable_critic_lstm=self.enable_critic_lstm,
+                    lstm_kwargs=self.lstm_kwargs)
+        return data
 
     @staticmethod
     def _process_sequence(features: th.Tensor, lstm_states: tuple[th.Tensor, th.Tensor], episode_starts: th.Tensor,

@@ -19,8 +19,9 @@ from env.batched import BatchedInfantEnv
 class RolloutActor(Protocol):
     """Chooses a batch's actions from its observations inside an env process (e.g. a copy of a policy)."""
 
-    def __call__(self, obs: np.ndarray) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-        """``(actions, extras)``: one action per env, and per-env arrays to return with the rollout."""
+    def __call__(self, obs: np.ndarray, episode_starts: np.ndarray) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        """``(actions, extras)``: one action per env, and per-env arrays (env first) to return with the rollout.
+        ``episode_starts[i]``: env ``i``'s observation is its episode's first (a memory should reset)."""
         ...
 
 
@@ -51,6 +52,7 @@ class SB3BatchedVecEnv(VecEnv):
         super().__init__(batched.num_envs, batched.single_observation_space, batched.single_action_space)
         self._actions: np.ndarray | None = None
         self._last_obs: np.ndarray | None = None
+        self._last_dones = np.ones(self.num_envs, bool)  # episode starts, as SB3 learners track them
         self._returns = np.zeros(self.num_envs)
         self._lengths = np.zeros(self.num_envs, np.int64)
         self._t0 = time.time()
@@ -64,6 +66,7 @@ class SB3BatchedVecEnv(VecEnv):
         self._returns[:] = 0.0
         self._lengths[:] = 0
         self._last_obs = obs
+        self._last_dones = np.ones(self.num_envs, bool)
         return obs
 
     def step_async(self, actions: np.ndarray) -> None:
@@ -83,7 +86,7 @@ class SB3BatchedVecEnv(VecEnv):
                                    "is_success": bool(info.get("final_info", {}).get("is_success", False))}
                 self._returns[i], self._lengths[i] = 0.0, 0
         self._actions = None
-        self._last_obs = obs
+        self._last_obs, self._last_dones = obs, terms | truncs
         return obs, rewards.astype(np.float32), terms | truncs, infos
 
     def rollout(self, actor: RolloutActor, n_steps: int, chunk: int) -> Iterator[Rollout]:
@@ -96,7 +99,7 @@ class SB3BatchedVecEnv(VecEnv):
             extras: dict[str, list[np.ndarray]] = {}
             for _ in range(min(chunk, n_steps - start)):
                 obs.append(self._last_obs)
-                a, extra = actor(self._last_obs)
+                a, extra = actor(self._last_obs, self._last_dones)
                 self.step_async(a)
                 _, r, d, info = self.step_wait()
                 actions.append(a)

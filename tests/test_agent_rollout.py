@@ -13,7 +13,8 @@ from stable_baselines3 import PPO
 from stable_baselines3.common.callbacks import BaseCallback
 
 from agent.encoder import InfantEncoder
-from agent.rollout import PolicyActor, WorkerRolloutPPO, sample
+from agent.recurrent import InfantLstmPolicy
+from agent.rollout import PolicyActor, WorkerRolloutPPO, WorkerRolloutRecurrentPPO, sample
 from env.sb3_vec import SubprocBatchedVecEnv
 
 N_STEPS = 12
@@ -39,7 +40,25 @@ class _Count(BaseCallback):
         return self.stop_at is None or self.steps < self.stop_at
 
 
-def _collect(model: WorkerRolloutPPO, collect, seed: int, callback: BaseCallback | None = None) -> tuple[bool, dict]:
+def _recurrent_model(venv: SubprocBatchedVecEnv) -> WorkerRolloutRecurrentPPO:
+    model = WorkerRolloutRecurrentPPO(InfantLstmPolicy, venv, n_steps=N_STEPS, batch_size=N_STEPS * venv.num_envs,
+                                      n_epochs=1, seed=0, device="cpu",
+                                      policy_kwargs={"features_extractor_class": InfantEncoder,
+                                                     "features_extractor_kwargs": {"features_dim": 32, "arch": "small"},
+                                                     "lstm_hidden_size": 16})
+    model.rollout_chunk = 5
+    return model
+
+
+BUFFER_KEYS = ("observations", "actions", "rewards", "episode_starts", "values", "log_probs", "advantages",
+               "returns")
+STATE_KEYS = ("hidden_states_pi", "cell_states_pi", "hidden_states_vf", "cell_states_vf")
+
+
+def _collect(model, collect, seed: int, callback: BaseCallback | None = None) -> tuple[bool, dict]:
+    if hasattr(model, "_last_lstm_states"):  # start both collectors from the same (zero) memory
+        model._last_lstm_states = type(model._last_lstm_states)(
+            *(tuple(torch.zeros_like(t) for t in pair) for pair in model._last_lstm_states))
     model.ep_info_buffer, model.ep_success_buffer = deque(maxlen=100), deque(maxlen=100)  # as learn() sets them
     model.env.seed(seed)
     model._last_obs = model.env.reset()
@@ -48,8 +67,7 @@ def _collect(model: WorkerRolloutPPO, collect, seed: int, callback: BaseCallback
     cb.init_callback(model)
     done = collect(model, model.env, cb, model.rollout_buffer, N_STEPS)
     buf = model.rollout_buffer
-    return done, {k: getattr(buf, k).copy() for k in ("observations", "actions", "rewards", "episode_starts",
-                                                       "values", "log_probs", "advantages", "returns")}
+    return done, {k: getattr(buf, k).copy() for k in BUFFER_KEYS + STATE_KEYS if hasattr(buf, k)}
 
 
 @pytest.fixture(scope="module")
@@ -74,6 +92,33 @@ def test_worker_rollout_equals_sb3_rollout(venv) -> None:
     for key in ("rewards", "values", "log_probs", "advantages", "returns"):
         np.testing.assert_allclose(ours[key], sb3[key], rtol=1e-4, atol=1e-5, err_msg=key)
     assert len(model.ep_info_buffer) > 0
+
+
+def test_recurrent_worker_rollout_equals_sb3_contrib_rollout(venv) -> None:
+    from sb3_contrib import RecurrentPPO
+
+    model = _recurrent_model(venv)
+    model.greedy_rollouts = True
+    ok_a, ours = _collect(model, WorkerRolloutRecurrentPPO.collect_rollouts, seed=7)
+    ours_last = [t.clone() for pair in model._last_lstm_states for t in pair]
+    model.policy.forward = functools.partial(model.policy.forward, deterministic=True)  # type: ignore[method-assign]
+    ok_b, ref = _collect(model, RecurrentPPO.collect_rollouts, seed=7)
+    assert ok_a and ok_b
+    for key in ("observations", "actions", "episode_starts"):
+        np.testing.assert_array_equal(ours[key], ref[key], err_msg=key)
+    assert ref["episode_starts"][1:].any(), "no episode ended inside the rollout: the memory reset went untested"
+    assert np.abs(ref["hidden_states_pi"][-1]).max() > 0, "the LSTM states stayed zero: nothing was compared"
+    for key in ("rewards", "values", "log_probs", "advantages", "returns") + STATE_KEYS:
+        np.testing.assert_allclose(ours[key], ref[key], rtol=1e-4, atol=1e-5, err_msg=key)
+    for a, b in zip(ours_last, (t for pair in model._last_lstm_states for t in pair)):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
+
+
+def test_recurrent_learns_in_the_worker_processes(venv) -> None:
+    model = _recurrent_model(venv)
+    assert model._rollout_env(model.env) is not None
+    model.learn(2 * N_STEPS * venv.num_envs)
+    assert model.num_timesteps == 2 * N_STEPS * venv.num_envs
 
 
 def test_a_callback_that_stops_leaves_env_and_learner_in_step(venv) -> None:
@@ -118,11 +163,12 @@ def test_policy_actor_is_a_frozen_seeded_copy(venv) -> None:
     obs = np.asarray(venv.reset())
     actor = pickle.loads(pickle.dumps(PolicyActor(model.policy, seed=3, channels_first=True)))
     again = pickle.loads(pickle.dumps(PolicyActor(model.policy, seed=3, channels_first=True)))
-    a, extra = actor(obs)
+    starts = np.ones(venv.num_envs, bool)
+    a, extra = actor(obs, starts)
     with torch.no_grad():
         for p in model.policy.parameters():
             p.add_(1.0)  # the learner moves on; the copies do not
-    b, extra_b = again(obs)
+    b, extra_b = again(obs, starts)
     np.testing.assert_array_equal(a, b)
     np.testing.assert_array_equal(extra["values"], extra_b["values"])
     assert a.shape == (venv.num_envs,) and extra["log_probs"].shape == (venv.num_envs,)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import gymnasium as gym
 import numpy as np
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.vec_env import DummyVecEnv, VecEnv, VecFrameStack
@@ -42,15 +43,35 @@ class EvalResult:
                 "mean_length": self.mean_length, "per_env": self.per_env, "ci95": list(self.ci95)}
 
 
-class Evaluator:
-    """One in-process env per env id, reused across evaluations of a stage."""
+class _SeedQueue(gym.Wrapper):
+    """Resets with the next seed of a list, whoever calls ``reset`` (a VecEnv's autoreset included), so each env
+    slot of a vectorized evaluation plays its own fixed episodes."""
 
-    def __init__(self, env_ids: list[str], env_kwargs: dict[str, Any], agent: AgentConfig) -> None:
+    def __init__(self, env: gym.Env) -> None:
+        super().__init__(env)
+        self.seeds: list[int] = []
+
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
+        # past its list the slot keeps playing (unrecorded) episodes while the other slots finish
+        return self.env.reset(seed=self.seeds.pop(0) if self.seeds else None, options=options)
+
+
+class Evaluator:
+    """Evaluation envs per env id, reused across evaluations of a stage: ``slots`` in-process envs each, stepped
+    together so the policy acts on a batch (one ``predict`` per step for all slots, not one per env step).
+
+    Episode ``i`` of an env id is played with its ``i``-th held-out seed whatever the number of slots, so a
+    greedy policy scores the same as played one episode at a time.
+    """
+
+    def __init__(self, env_ids: list[str], env_kwargs: dict[str, Any], agent: AgentConfig, slots: int = 8) -> None:
         self.env_ids = env_ids
         self.agent = agent
+        self.slots = max(1, slots)
         self.venvs: dict[str, VecEnv] = {}
         for env_id in env_ids:
-            v: VecEnv = DummyVecEnv([make_env_fn(env_id, env_kwargs)])
+            make = make_env_fn(env_id, env_kwargs)
+            v: VecEnv = DummyVecEnv([lambda: _SeedQueue(make()) for _ in range(self.slots)])
             if agent.frame_stack > 1:
                 v = VecFrameStack(v, agent.frame_stack)
             self.venvs[env_id] = v
@@ -58,35 +79,44 @@ class Evaluator:
     def evaluate(self, model: BaseAlgorithm, episodes: int, deterministic: bool = False) -> EvalResult:
         """Run ``episodes`` held-out episodes, split across the env ids (same seeds every call)."""
         import env as peekaboo_env
-        seeds = {e: eval_seeds(episodes, peekaboo_env.task_of(e)[0]) for e in self.env_ids}
-        successes: dict[str, list[float]] = {e: [] for e in self.env_ids}
+        per_id = {e: len(range(i, episodes, len(self.env_ids))) for i, e in enumerate(self.env_ids)}
+        successes: dict[str, list[float]] = {}
         returns, lengths = [], []
-        for i in range(episodes):
-            env_id = self.env_ids[i % len(self.env_ids)]
-            seed = seeds[env_id][i // len(self.env_ids)]
-            ok, ret, length = self._episode(model, self.venvs[env_id], seed, deterministic)
-            successes[env_id].append(ok)
-            returns.append(ret)
-            lengths.append(length)
+        for env_id, n in per_id.items():
+            results = self._episodes(model, self.venvs[env_id], eval_seeds(n, peekaboo_env.task_of(env_id)[0]),
+                                     deterministic)
+            successes[env_id] = [ok for ok, _, _ in results]
+            returns += [r for _, r, _ in results]
+            lengths += [n_steps for _, _, n_steps in results]
         flat = [s for v in successes.values() for s in v]
         return EvalResult(float(np.mean(flat)), len(flat), float(np.mean(returns)), float(np.mean(lengths)),
                           {k: float(np.mean(v)) for k, v in successes.items() if v},
                           wilson_interval(int(sum(flat)), len(flat)))
 
-    def _episode(self, model: BaseAlgorithm, venv: VecEnv, seed: int, deterministic: bool) -> tuple[float, float, int]:
-        venv.seed(seed)
+    def _episodes(self, model: BaseAlgorithm, venv: VecEnv, seeds: list[int],
+                  deterministic: bool) -> list[tuple[float, float, int]]:
+        """``(success, return, length)`` of the episodes with ``seeds``, episode ``i`` in slot ``i % slots``."""
+        k = venv.num_envs
+        for j, queue in enumerate(venv.get_attr("seeds")):  # slot j plays episodes j, j + k, ...
+            queue[:] = [int(s) for s in seeds[j::k]]
+        todo = [len(seeds[j::k]) for j in range(k)]
+        done_eps: list[list[tuple[float, float, int]]] = [[] for _ in range(k)]
         obs = venv.reset()
         state = None
-        start = np.ones((1,), dtype=bool)
-        ret, n = 0.0, 0
-        while True:
+        start = np.ones((k,), dtype=bool)
+        ret, length = np.zeros(k), np.zeros(k, np.int64)
+        while any(len(d) < t for d, t in zip(done_eps, todo)):
             action, state = model.predict(obs, state=state, episode_start=start, deterministic=deterministic)
             obs, reward, done, infos = venv.step(action)
+            ret += reward
+            length += 1
+            for j in np.flatnonzero(done):
+                if len(done_eps[j]) < todo[j]:
+                    done_eps[j].append((float(bool(infos[j].get("is_success", False))), float(ret[j]),
+                                        int(length[j])))
+                ret[j], length[j] = 0.0, 0
             start = done
-            ret += float(reward[0])
-            n += 1
-            if done[0]:
-                return float(bool(infos[0].get("is_success", False))), ret, n
+        return [done_eps[i % k][i // k] for i in range(len(seeds))]
 
     def close(self) -> None:
         for v in self.venvs.values():

@@ -6,6 +6,35 @@ import time
 from typing import Any
 
 import numpy as np
+from stable_baselines3.common.callbacks import BaseCallback, CallbackList
+
+
+class PhaseTimer(BaseCallback):
+    """Wall seconds in rollouts and in the gradient epochs between them (from SB3's rollout hooks)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rollout_s = self.train_s = 0.0
+        self._start: float | None = None
+        self._end: float | None = None
+
+    def _on_rollout_start(self) -> None:
+        self._start = time.perf_counter()
+        if self._end is not None:
+            self.train_s += self._start - self._end
+
+    def _on_rollout_end(self) -> None:
+        self._end = time.perf_counter()
+        if self._start is not None:
+            self.rollout_s += self._end - self._start
+
+    def _on_training_end(self) -> None:
+        if self._end is not None:  # the last gradient epochs end with learn()
+            self.train_s += time.perf_counter() - self._end
+            self._end = None
+
+    def _on_step(self) -> bool:
+        return True
 
 
 def ppo_throughput(env_id: str = "Peekaboo/FindToy-v1", n_envs: int = 16, steps: int = 4096, width: int = 64,
@@ -24,7 +53,8 @@ def ppo_throughput(env_id: str = "Peekaboo/FindToy-v1", n_envs: int = 16, steps:
         env-only rate is the mean of the runs before and after PPO.
     :param encoder: ``fast`` (the agent's default), ``nature`` (SB3's ``CnnPolicy`` trunk) or ``small``.
     :param recurrent: RecurrentPPO (CNN + LSTM of 128, as the default curriculum trains) instead of PPO.
-    :returns: ``{"env_steps_per_s", "ppo_steps_per_s", "ratio", ...}``; ratio = ppo / env-only.
+    :returns: ``{"env_steps_per_s", "ppo_steps_per_s", "ratio", "phase_s", ...}``; ratio = ppo / env-only;
+        ``phase_s``: wall seconds of the measured PPO run in rollouts and in the gradient epochs.
     """
     import torch
 
@@ -54,10 +84,11 @@ def ppo_throughput(env_id: str = "Peekaboo/FindToy-v1", n_envs: int = 16, steps:
 
         env_before = env_only()
         model = build_model(agent, venv, seed, None)
-        cb = TorchThreads(torch_threads, rollout_threads)
-        model.learn(n_steps * n_envs, callback=cb)  # warm-up rollout + update
+        threads_cb = TorchThreads(torch_threads, rollout_threads)
+        model.learn(n_steps * n_envs, callback=threads_cb)  # warm-up rollout + update
+        timer = PhaseTimer()
         t = time.perf_counter()
-        model.learn(steps, reset_num_timesteps=False, callback=cb)
+        model.learn(steps, reset_num_timesteps=False, callback=CallbackList([threads_cb, timer]))
         ppo_steps = model.num_timesteps - n_steps * n_envs
         ppo_sps = ppo_steps / (time.perf_counter() - t)
         env_after = env_only()  # the machine drifts (±10% over a minute here): bracket PPO with env-only runs
@@ -70,7 +101,8 @@ def ppo_throughput(env_id: str = "Peekaboo/FindToy-v1", n_envs: int = 16, steps:
             "env_steps_per_s_before_after": [round(env_before, 1), round(env_after, 1)],
             "ppo_steps_per_s": round(ppo_sps, 1),
             "ratio": round(ppo_sps / env_sps, 3), "rollout": n_steps * n_envs, "batch_size": 256, "n_epochs": 4,
-            "torch_threads_train": torch_threads, "torch_threads_rollout": rollout_threads, "steps": ppo_steps}
+            "torch_threads_train": torch_threads, "torch_threads_rollout": rollout_threads, "steps": ppo_steps,
+            "phase_s": {"rollout": round(timer.rollout_s, 3), "train": round(timer.train_s, 3)}}
 
 
 if __name__ == "__main__":

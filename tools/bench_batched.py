@@ -223,9 +223,12 @@ def format_batched(r: dict[str, Any]) -> str:
             for name, label in (("agent", "agent default (fast CNN)"), ("nature", "SB3 NatureCNN"),
                                 ("recurrent", "RecurrentPPO (fast+LSTM)")):
                 q = p[name]
+                ph = q.get("phase_s", {})
+                split = (f"; rollouts {ph['rollout']:.1f} s, gradient epochs {ph['train']:.1f} s"
+                         if ph else "")
                 lines.append(f"  PPO {label:<25} {q['ppo_steps_per_s']:>6.0f} env-steps/s  ({q['n_envs']} batched "
                              f"worlds; {q['ratio']:.2f}x env-only {q['env_steps_per_s']:.0f}/s"
-                             + (f"; {q['vs_naive']:.2f}x naive)" if "vs_naive" in q else ")"))
+                             + (f"; {q['vs_naive']:.2f}x naive" if "vs_naive" in q else "") + split + ")")
             nv = p["naive"]
             lines.append(f"  PPO naive (SubprocVecEnv, NatureCNN) {nv.get('ppo_steps_per_s', float('nan')):>6.0f} "
                          "env-steps/s")

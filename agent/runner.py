@@ -37,6 +37,10 @@ class RunError(RuntimeError):
     """A run folder that cannot be (re)used as asked; nothing has been written."""
 
 
+class StageInterrupted(Exception):
+    """Ctrl-C (SIGINT) during a stage: the stage was checkpointed at the step it had reached."""
+
+
 @dataclass
 class RunOptions:
     """How to run (not what to learn)."""
@@ -219,9 +223,17 @@ def _run_stage(cfg: CurriculumConfig, index: int, stage: StageConfig, sdir: Path
             cb = StageCallback(sdir, stage, cfg, evaluator, state, opts.progress)
             freeze = FreezeSchedule(stage.transfer if state["transfer"]["transfer"] != "scratch" else "finetune",
                                     int(stage.unfreeze_after * stage.budget))
-            model.learn(remaining, callback=CallbackList([freeze, TorchThreads(opts.torch_threads), cb]),
-                        reset_num_timesteps=not resumed,
-                        tb_log_name="ppo")
+            try:
+                model.learn(remaining, callback=CallbackList([freeze, TorchThreads(opts.torch_threads), cb]),
+                            reset_num_timesteps=not resumed,
+                            tb_log_name="ppo")
+            except KeyboardInterrupt:
+                if getattr(cb, "model", None) is None:  # before learning started: nothing to keep
+                    raise StageInterrupted(f"interrupted before stage {stage.name!r} took a step") from None
+                cb.checkpoint()  # keep the steps since the last periodic checkpoint too
+                raise StageInterrupted(
+                    f"interrupted: stage {stage.name!r} checkpointed at step {model.num_timesteps} in "
+                    f"{str(sdir)!r}; continue with the same command and --resume") from None
             if not state.get("graduated") and _last_eval_step(sdir) < model.num_timesteps:
                 cb.evaluate()
             state["finished"] = True

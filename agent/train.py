@@ -14,7 +14,7 @@ import sys
 
 from agent.encoder import EncoderCheckpointError
 from agent.policy import CheckpointError
-from agent.runner import RunError, RunOptions, run_curriculum
+from agent.runner import RunError, RunOptions, StageInterrupted, run_curriculum
 from curriculum.config import ConfigError, load_curriculum
 
 
@@ -52,6 +52,9 @@ def main(argv: list[str] | None = None) -> int:
     except (ConfigError, RunError, CheckpointError, EncoderCheckpointError, FileNotFoundError, KeyError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    except StageInterrupted as e:
+        print(f"\n{e}", file=sys.stderr)
+        return 130  # the shell's code for "ended by SIGINT"
     for s in summaries:
         print(f"{s['stage']:<24} graduated={s['graduated']!s:<5} steps={s['steps_used']:>8} "
               f"success={s['final_success']} wall={s['wall_s']:.1f}s env_steps/s={s['env_steps_per_s']}")

@@ -130,8 +130,12 @@ class SB3BatchedVecEnv(VecEnv):
 
 
 def _worker(remote, parent_remote, n_envs: int, env_id: str, kwargs: dict[str, Any]) -> None:
+    import signal
+
     from env.batched import make_batched
 
+    # Ctrl-C reaches the whole process group: the parent checkpoints and closes us, so do not die mid-message
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     parent_remote.close()
     vec = SB3BatchedVecEnv(make_batched(n_envs, env_id, **kwargs))
     try:
@@ -185,6 +189,7 @@ class SubprocBatchedVecEnv(VecEnv):
         act_space = self._recv(self.remotes[0])
         super().__init__(n_envs_per_proc * procs, obs_space, act_space)
         self._closed = False
+        self._rollout_in_flight = False
 
     @staticmethod
     def _recv(remote) -> Any:
@@ -202,8 +207,10 @@ class SubprocBatchedVecEnv(VecEnv):
         ``p * n_envs_per_proc + k``), as they arrive. Consume it to the end: the processes run every step."""
         for r, actor in zip(self.remotes, actors):
             r.send(("rollout", (actor, n_steps, chunk)))
-        for _ in range(0, n_steps, chunk):
+        self._rollout_in_flight = True  # until the last part is read (close() must not wait on a busy process)
+        for i in range(0, n_steps, chunk):
             parts = [self._recv(r) for r in self.remotes]
+            self._rollout_in_flight = i + chunk < n_steps
             yield Rollout(*(np.concatenate([getattr(p, f) for p in parts], axis=1)
                             for f in ("obs", "actions", "rewards", "dones")),
                           [sum((p.infos[t] for p in parts), []) for t in range(len(parts[0].infos))],
@@ -257,8 +264,12 @@ class SubprocBatchedVecEnv(VecEnv):
     def close(self) -> None:
         if self._closed:
             return
-        for r in self.remotes:
-            r.send(("close", None))
+        if self._rollout_in_flight:  # interrupted mid-rollout (Ctrl-C, an error): the processes are busy sending
+            for p in self.processes:
+                p.terminate()
+        else:
+            for r in self.remotes:
+                r.send(("close", None))
         for p in self.processes:
             p.join(timeout=10)
         self._closed = True

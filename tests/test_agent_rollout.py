@@ -172,3 +172,17 @@ def test_policy_actor_is_a_frozen_seeded_copy(venv) -> None:
     np.testing.assert_array_equal(a, b)
     np.testing.assert_array_equal(extra["values"], extra_b["values"])
     assert a.shape == (venv.num_envs,) and extra["log_probs"].shape == (venv.num_envs,)
+
+
+def test_close_mid_rollout_does_not_wait_for_the_processes() -> None:
+    import time
+
+    v = SubprocBatchedVecEnv(2, procs=2, width=32, height=32)
+    v.reset()
+    model = _model(v)
+    parts = v.rollout([PolicyActor(model.policy, s, True) for s in (0, 1)], n_steps=400, chunk=5)
+    next(parts)  # interrupted here, as by Ctrl-C: 395 steps still to come from each process
+    t = time.perf_counter()
+    v.close()
+    assert time.perf_counter() - t < 5
+    assert not any(p.is_alive() for p in v.processes)

@@ -86,3 +86,33 @@ def test_kill_9_then_resume(tmp_path):
     assert r.returncode == 0
     assert (run / "stages/00_look/summary.json").read_bytes() == finished
     assert (run / "stages/00_look/model.zip").read_bytes() == model
+
+
+@pytest.mark.slow
+def test_ctrl_c_checkpoints_where_it_stopped_then_resume(tmp_path):
+    cfg = yaml.safe_load((ROOT / "curriculum/smoke.yaml").read_text())
+    cfg["checkpoint_every"] = 100_000  # no periodic checkpoint: only the interruption can have written one
+    cfg["stages"][0].update(budget=6144, graduation={"threshold": 1.0, "episodes": 2, "eval_every": 100000})
+    cfg["stages"] = cfg["stages"][:1]
+    cur = tmp_path / "c.yaml"
+    cur.write_text(yaml.safe_dump(cfg))
+    run = tmp_path / "run"
+    args = ["--curriculum", str(cur), "--out", str(run), "--n-envs", "2"]
+    proc = subprocess.Popen([sys.executable, "-m", "agent.train", "--no-progress", *args], cwd=ROOT,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+    log = run / "stages/00_look/train.jsonl"
+    deadline = time.time() + 240
+    while time.time() < deadline and proc.poll() is None and len(read_jsonl(log)) < 4:
+        time.sleep(0.2)
+    assert proc.poll() is None, proc.stderr.read().decode()[-2000:]
+    t = time.time()
+    os.killpg(proc.pid, signal.SIGINT)  # as Ctrl-C in a terminal: the trainer and its env workers
+    err = proc.communicate(timeout=60)[1].decode()
+    assert proc.returncode == 130, err[-2000:]
+    assert time.time() - t < 20 and "--resume" in err and "Traceback" not in err
+    stopped_at = json.loads((run / "stages/00_look/checkpoint.json").read_text())["num_timesteps"]
+    assert stopped_at >= 4 * 64  # four rollouts of 2 envs x 32 steps were logged before the signal
+
+    r = train(*args, "--resume")
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert json.loads((run / "stages/00_look/summary.json").read_text())["steps_used"] >= 6144

@@ -89,7 +89,8 @@ def test_kill_9_then_resume(tmp_path):
 
 
 @pytest.mark.slow
-def test_ctrl_c_checkpoints_where_it_stopped_then_resume(tmp_path):
+@pytest.mark.parametrize("envs", ["batched", "--no-batched"])
+def test_ctrl_c_checkpoints_where_it_stopped_then_resume(tmp_path, envs):
     cfg = yaml.safe_load((ROOT / "curriculum/smoke.yaml").read_text())
     cfg["checkpoint_every"] = 100_000  # no periodic checkpoint: only the interruption can have written one
     cfg["stages"][0].update(budget=6144, graduation={"threshold": 1.0, "episodes": 2, "eval_every": 100000})
@@ -97,7 +98,7 @@ def test_ctrl_c_checkpoints_where_it_stopped_then_resume(tmp_path):
     cur = tmp_path / "c.yaml"
     cur.write_text(yaml.safe_dump(cfg))
     run = tmp_path / "run"
-    args = ["--curriculum", str(cur), "--out", str(run), "--n-envs", "2"]
+    args = ["--curriculum", str(cur), "--out", str(run), "--n-envs", "2"] + ([envs] if envs.startswith("--") else [])
     proc = subprocess.Popen([sys.executable, "-m", "agent.train", "--no-progress", *args], cwd=ROOT,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
     log = run / "stages/00_look/train.jsonl"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import multiprocessing as mp
+import signal
 from pathlib import Path
 from typing import Any, Callable
 
@@ -24,6 +25,8 @@ def make_env_fn(env_id: str, kwargs: dict[str, Any], render_mode: str | None = N
 
     def _make() -> gym.Env:
         import env  # noqa: F401  (registers ids, sets MUJOCO_GL before mujoco loads)
+        if mp.parent_process() is not None:  # a vector env's worker: Ctrl-C is the trainer's to handle (SB3's
+            signal.signal(signal.SIGINT, signal.SIG_IGN)  # worker would exit, and closing the env would then fail)
         return Monitor(gym.make(env_id, render_mode=render_mode, **kwargs), info_keywords=("is_success",))
 
     return _make

@@ -1,10 +1,13 @@
-"""A stable-baselines3 ``VecEnv`` over a :class:`env.batched.BatchedInfantEnv` (needs ``stable-baselines3``)."""
+"""A stable-baselines3 ``VecEnv`` over a :class:`env.batched.BatchedInfantEnv` (needs ``stable-baselines3``), one
+or several processes of them, and rollouts run inside those processes by an actor the learner sends
+(``SubprocBatchedVecEnv.rollout``; the learners are in ``agent.rollout``)."""
 
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, Iterator, Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -213,7 +216,7 @@ class SubprocBatchedVecEnv(VecEnv):
             self._rollout_in_flight = i + chunk < n_steps
             yield Rollout(*(np.concatenate([getattr(p, f) for p in parts], axis=1)
                             for f in ("obs", "actions", "rewards", "dones")),
-                          [sum((p.infos[t] for p in parts), []) for t in range(len(parts[0].infos))],
+                          [[info for p in parts for info in p.infos[t]] for t in range(len(parts[0].infos))],
                           {k: np.concatenate([p.extras[k] for p in parts], axis=1) for k in parts[0].extras},
                           np.concatenate([p.last_obs for p in parts]))
 

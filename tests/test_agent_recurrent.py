@@ -36,9 +36,9 @@ def test_sequence_pass_equals_the_step_loop(mid_start: bool) -> None:
     # the reset really happened: sequence 0 ignores its initial state, sequence 1 does not
     zeroed = (torch.zeros_like(states[0]), torch.zeros_like(states[1]))
     alt = _pass(InfantLstmPolicy._process_sequence, features, zeroed, starts.flatten(), lstm)[0]
-    per_seq = lambda o: o.view(n_seq, length, hidden)  # noqa: E731
-    torch.testing.assert_close(per_seq(alt)[0], per_seq(ours[0])[0])
-    assert not torch.allclose(per_seq(alt)[1], per_seq(ours[0])[1])
+    alt, out = alt.view(n_seq, length, hidden), ours[0].view(n_seq, length, hidden)
+    torch.testing.assert_close(alt[0], out[0])
+    assert not torch.allclose(alt[1], out[1])
 
 
 def test_recurrent_agent_uses_it() -> None:

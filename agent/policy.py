@@ -8,15 +8,14 @@ from pathlib import Path
 from typing import Any, Callable
 
 import gymnasium as gym
-
-from agent.recurrent import InfantLstmPolicy
-from agent.rollout import WorkerRolloutPPO, WorkerRolloutRecurrentPPO
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.monitor import Monitor
 from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecEnv, VecFrameStack
 
 from agent.encoder import InfantEncoder, load_encoder, set_trainable
+from agent.recurrent import InfantLstmPolicy
+from agent.rollout import WorkerRolloutPPO, WorkerRolloutRecurrentPPO
 from curriculum.config import AgentConfig, StageConfig
 
 

@@ -159,8 +159,9 @@ class _InWorkerRollouts:
         """Bootstrap time-limit ends and add one step to the buffer."""
         raise NotImplementedError
 
-    def _after_rollout(self, ro: Rollout) -> None:
-        """Learner state to take from the rollout's last step (e.g. LSTM states), also when stopped."""
+    def _resync_after_stop(self, ro: Rollout) -> None:
+        """After a callback stopped the rollout: learner state that must match where the envs are, past the last
+        filed step (e.g. LSTM states after the rollout's last step)."""
 
     def _last_values(self, obs: np.ndarray, dones: np.ndarray) -> th.Tensor:
         raise NotImplementedError
@@ -183,7 +184,7 @@ class _InWorkerRollouts:
                 if transpose:
                     for info in infos:
                         if "terminal_observation" in info:
-                            info["terminal_observation"] = _chw(info["terminal_observation"][None], True)[0]
+                            info["terminal_observation"] = _chw(info["terminal_observation"], True, axis=0)
                 self.num_timesteps += env.num_envs
                 callback.update_locals(locals())
                 if not callback.on_step():
@@ -193,10 +194,10 @@ class _InWorkerRollouts:
                 self._file_step(rollout_buffer, obs_seq[t], actions, rewards, dones, infos,
                                 {k: v[t] for k, v in ro.extras.items()})
                 self._last_obs, self._last_episode_starts = new_obs, dones  # type: ignore[assignment]
-        self._after_rollout(ro)
         if stopped:
             self._last_obs = _chw(ro.last_obs, transpose)  # where the envs are: after the whole rollout
             self._last_episode_starts = ro.dones[-1]
+            self._resync_after_stop(ro)
             return False
         rollout_buffer.compute_returns_and_advantage(last_values=self._last_values(new_obs, dones), dones=dones)
         callback.update_locals(locals())
@@ -268,7 +269,7 @@ class WorkerRolloutRecurrentPPO(_InWorkerRollouts, RecurrentPPO):
                            lstm_states=self._last_lstm_states)
         self._last_lstm_states = after
 
-    def _after_rollout(self, ro: Rollout) -> None:
+    def _resync_after_stop(self, ro: Rollout) -> None:
         self._last_lstm_states = _states_from({k: v[-1] for k, v in ro.extras.items()}, self.device)
 
     def _last_values(self, obs: np.ndarray, dones: np.ndarray) -> th.Tensor:

@@ -78,19 +78,30 @@ def venv():
     v.close()
 
 
-def test_worker_rollout_equals_sb3_rollout(venv) -> None:
-    model = _model(venv)
+def _greedy_rollouts_agree(model, ours, reference) -> list[torch.Tensor]:
+    """Collect with ``ours`` then ``reference`` from the same seed, both greedy, and check the buffers agree;
+    returns the learner's LSTM states after ours (empty for a feed-forward learner)."""
     model.greedy_rollouts = True  # greedy actions on both sides, so both must walk the same trajectories
-    ok_a, ours = _collect(model, WorkerRolloutPPO.collect_rollouts, seed=7)
+    ok_a, got = _collect(model, ours, seed=7)
+    states = [t.clone() for pair in getattr(model, "_last_lstm_states", ()) for t in pair]
     model.policy.forward = functools.partial(model.policy.forward, deterministic=True)  # type: ignore[method-assign]
-    ok_b, sb3 = _collect(model, PPO.collect_rollouts, seed=7)
+    ok_b, ref = _collect(model, reference, seed=7)
     assert ok_a and ok_b
     for key in ("observations", "actions", "episode_starts"):
-        np.testing.assert_array_equal(ours[key], sb3[key], err_msg=key)
-    assert sb3["episode_starts"][1:].any(), "no episode ended inside the rollout: the reset path went untested"
+        np.testing.assert_array_equal(got[key], ref[key], err_msg=key)
+    assert ref["episode_starts"][1:].any(), "no episode ended inside the rollout: the reset path went untested"
     # other processes, other batch sizes: float rounding only (rewards carry the bootstrapped terminal values)
-    for key in ("rewards", "values", "log_probs", "advantages", "returns"):
-        np.testing.assert_allclose(ours[key], sb3[key], rtol=1e-4, atol=1e-5, err_msg=key)
+    for key in ("rewards", "values", "log_probs", "advantages", "returns") + STATE_KEYS:
+        if key in ref:
+            np.testing.assert_allclose(got[key], ref[key], rtol=1e-4, atol=1e-5, err_msg=key)
+    if states:
+        assert np.abs(ref["hidden_states_pi"][-1]).max() > 0, "the LSTM states stayed zero: nothing was compared"
+    return states
+
+
+def test_worker_rollout_equals_sb3_rollout(venv) -> None:
+    model = _model(venv)
+    _greedy_rollouts_agree(model, WorkerRolloutPPO.collect_rollouts, PPO.collect_rollouts)
     assert len(model.ep_info_buffer) > 0
 
 
@@ -98,18 +109,8 @@ def test_recurrent_worker_rollout_equals_sb3_contrib_rollout(venv) -> None:
     from sb3_contrib import RecurrentPPO
 
     model = _recurrent_model(venv)
-    model.greedy_rollouts = True
-    ok_a, ours = _collect(model, WorkerRolloutRecurrentPPO.collect_rollouts, seed=7)
-    ours_last = [t.clone() for pair in model._last_lstm_states for t in pair]
-    model.policy.forward = functools.partial(model.policy.forward, deterministic=True)  # type: ignore[method-assign]
-    ok_b, ref = _collect(model, RecurrentPPO.collect_rollouts, seed=7)
-    assert ok_a and ok_b
-    for key in ("observations", "actions", "episode_starts"):
-        np.testing.assert_array_equal(ours[key], ref[key], err_msg=key)
-    assert ref["episode_starts"][1:].any(), "no episode ended inside the rollout: the memory reset went untested"
-    assert np.abs(ref["hidden_states_pi"][-1]).max() > 0, "the LSTM states stayed zero: nothing was compared"
-    for key in ("rewards", "values", "log_probs", "advantages", "returns") + STATE_KEYS:
-        np.testing.assert_allclose(ours[key], ref[key], rtol=1e-4, atol=1e-5, err_msg=key)
+    ours_last = _greedy_rollouts_agree(model, WorkerRolloutRecurrentPPO.collect_rollouts, RecurrentPPO.collect_rollouts)
+    assert len(ours_last) == 4
     for a, b in zip(ours_last, (t for pair in model._last_lstm_states for t in pair)):
         torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
 
@@ -121,10 +122,11 @@ def test_recurrent_learns_in_the_worker_processes(venv) -> None:
     assert model.num_timesteps == 2 * N_STEPS * venv.num_envs
 
 
-def test_a_callback_that_stops_leaves_env_and_learner_in_step(venv) -> None:
-    model = _model(venv)
+@pytest.mark.parametrize("recurrent", [False, True])
+def test_a_callback_that_stops_leaves_env_and_learner_in_step(venv, recurrent: bool) -> None:
+    model = _recurrent_model(venv) if recurrent else _model(venv)
     cb = _Count(stop_at=3)
-    ok, _ = _collect(model, WorkerRolloutPPO.collect_rollouts, seed=1, callback=cb)
+    ok, _ = _collect(model, type(model).collect_rollouts, seed=1, callback=cb)
     assert not ok and cb.steps == 3 and model.num_timesteps == 3 * venv.num_envs
     assert not any(r.poll(0.2) for r in venv.remotes)  # nothing left in a pipe to be mistaken for a later answer
     last = np.array(model._last_obs)

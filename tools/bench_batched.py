@@ -16,7 +16,7 @@ import numpy as np
 import env as peekaboo_env  # sets headless GL first
 import gymnasium as gym
 
-from tools.benchutil import ENV_ID, env_rate, rate as _rate, rss_mb as _rss_mb
+from tools.benchutil import ENV_ID, env_rate, random_steps_rate, rate as _rate, rss_mb as _rss_mb
 
 
 def batched_rate(size: int, n_envs: int, seconds: float, env_id: str = ENV_ID, tiled: bool = True) -> float:
@@ -55,16 +55,8 @@ def miniworld_rate(size: int, seconds: float) -> dict[str, Any]:
     except Exception as exc:  # not installed, or no headless GL for pyglet
         return {"skipped": f"miniworld unavailable ({type(exc).__name__}: {exc}); pip install miniworld"}
     e = gym.make("MiniWorld-OneRoom-v0", obs_width=size, obs_height=size)
-    e.reset(seed=0)
-    rng = np.random.default_rng(0)
-
-    def step(_: int) -> None:
-        _, _, term, trunc, _ = e.step(int(rng.integers(e.action_space.n)))
-        if term or trunc:
-            e.reset()
-
     try:
-        return {"steps_per_s": round(_rate(step, seconds), 1)}
+        return {"steps_per_s": round(random_steps_rate(e, seconds), 1)}
     finally:
         e.close()
 

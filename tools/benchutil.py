@@ -24,9 +24,8 @@ def rate(fn: Callable[[int], None], seconds: float, min_iters: int = 50) -> floa
     return n / (time.perf_counter() - t0)
 
 
-def env_rate(size: int, seconds: float, env_id: str = ENV_ID, **kwargs: Any) -> tuple[float, gym.Env]:
-    """Single-process env steps/s with random actions; returns the (still open) env too."""
-    e = peekaboo_env.make(env_id, width=size, height=size, **kwargs)
+def random_steps_rate(e: gym.Env, seconds: float) -> float:
+    """Steps/s of a discrete-action gymnasium env under random actions, resets included (seeded: 0)."""
     e.reset(seed=0)
     rng = np.random.default_rng(0)
     n_actions = e.action_space.n
@@ -36,7 +35,13 @@ def env_rate(size: int, seconds: float, env_id: str = ENV_ID, **kwargs: Any) -> 
         if term or trunc:
             e.reset()
 
-    return rate(step, seconds), e
+    return rate(step, seconds)
+
+
+def env_rate(size: int, seconds: float, env_id: str = ENV_ID, **kwargs: Any) -> tuple[float, gym.Env]:
+    """Single-process env steps/s with random actions; returns the (still open) env too."""
+    e = peekaboo_env.make(env_id, width=size, height=size, **kwargs)
+    return random_steps_rate(e, seconds), e
 
 
 def rss_mb() -> float:

@@ -110,12 +110,14 @@ def evaluate(agent: str, tasks: list[str], episodes: int, seed: int, env_kwargs:
     from its policy, with torch's generator seeded per episode)."""
     from tqdm import tqdm
 
-    if episodes < 1:
-        raise ValueError(f"--episodes {episodes}: need at least 1 episode per condition")
-    plan = [(t, label, {**opts, **(task_options or {})}) for t in tasks
-            for label, opts in task_class(t).eval_conditions.items()]
     from tools.agents import SCRIPTED
 
+    if episodes < 1:
+        raise ValueError(f"--episodes {episodes}: need at least 1 episode per condition")
+    if sampled and agent in SCRIPTED:
+        raise ValueError("--sampled applies to a trained checkpoint; the scripted agents have one way to act")
+    plan = [(t, label, {**opts, **(task_options or {})}) for t in tasks
+            for label, opts in task_class(t).eval_conditions.items()]
     actions = "scripted" if agent in SCRIPTED else "sampled" if sampled else "greedy"
     report: dict[str, Any] = {"agent": agent, "actions": actions,
                               "episodes_per_condition": episodes, "seed": seed,
@@ -244,8 +246,6 @@ def main(argv: list[str] | None = None) -> int:
             raise ValueError(f"--episodes {args.episodes}: need at least 1 episode per condition")
         env_kwargs = {"backend": args.backend, "width": args.width, "height": args.height, "stage": args.stage}
         t0 = time.perf_counter()
-        if args.sampled and args.agent in ("oracle", "memoryless", "random"):
-            raise ValueError("--sampled applies to a trained checkpoint; the scripted agents have one way to act")
         report = evaluate(args.agent, tasks, args.episodes, args.seed, env_kwargs, dict(args.task_option),
                           sampled=args.sampled)
         elapsed = time.perf_counter() - t0

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import signal
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import gymnasium as gym
 from stable_baselines3.common.base_class import BaseAlgorithm
@@ -13,6 +14,7 @@ from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.monitor import Monitor
 from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecEnv, VecFrameStack
 
+from agent.checkpoint import CheckpointError  # noqa: F401  (re-exported: raised by the loader)
 from agent.encoder import InfantEncoder, load_encoder, set_trainable
 from agent.recurrent import InfantLstmPolicy
 from agent.rollout import WorkerRolloutPPO, WorkerRolloutRecurrentPPO
@@ -86,9 +88,8 @@ def algo_class(agent: AgentConfig) -> type[BaseAlgorithm]:
     return WorkerRolloutRecurrentPPO if agent.recurrent else WorkerRolloutPPO
 
 
-def build_model(agent: AgentConfig, venv: VecEnv, seed: int, tensorboard_log: str | None) -> BaseAlgorithm:
-    """A fresh learner whose features extractor is an :class:`InfantEncoder`."""
-    p = agent.ppo
+def policy_spec(agent: AgentConfig) -> tuple[Any, dict[str, Any]]:
+    """The policy class and ``policy_kwargs`` of ``agent``'s learner (also what the checkpoint loader rebuilds)."""
     policy_kwargs: dict[str, Any] = {
         "features_extractor_class": InfantEncoder,
         # raw pixels in, /255 folded into the encoder's first conv: one less pass over each minibatch
@@ -100,10 +101,17 @@ def build_model(agent: AgentConfig, venv: VecEnv, seed: int, tensorboard_log: st
     }
     if agent.recurrent:
         policy_kwargs["lstm_hidden_size"] = agent.lstm_hidden_size
+    return (InfantLstmPolicy if agent.recurrent else "CnnPolicy"), policy_kwargs
+
+
+def build_model(agent: AgentConfig, venv: VecEnv, seed: int, tensorboard_log: str | None) -> BaseAlgorithm:
+    """A fresh learner whose features extractor is an :class:`InfantEncoder`."""
+    p = agent.ppo
+    policy_class, policy_kwargs = policy_spec(agent)
     n_steps = p.n_steps
     batch = min(p.batch_size, n_steps * venv.num_envs)
     return algo_class(agent)(
-        InfantLstmPolicy if agent.recurrent else "CnnPolicy", venv, n_steps=n_steps, batch_size=batch,
+        policy_class, venv, n_steps=n_steps, batch_size=batch,
         n_epochs=p.n_epochs, learning_rate=p.learning_rate, gamma=p.gamma, gae_lambda=p.gae_lambda,
         clip_range=p.clip_range, ent_coef=p.ent_coef, vf_coef=p.vf_coef, max_grad_norm=p.max_grad_norm,
         policy_kwargs=policy_kwargs, seed=seed, device="cpu", verbose=0, tensorboard_log=tensorboard_log)
@@ -114,29 +122,6 @@ def encoder_of(model: BaseAlgorithm) -> InfantEncoder:
     enc = model.policy.features_extractor
     assert isinstance(enc, InfantEncoder), f"model's features extractor is {type(enc).__name__}, not InfantEncoder"
     return enc
-
-
-def load_model(agent: AgentConfig, path: str | Path, venv: VecEnv | None) -> BaseAlgorithm:
-    """Load a checkpoint zip; a corrupt or mismatched file raises :class:`CheckpointError` (nothing written)."""
-    path = Path(path)
-    if not path.is_file():
-        raise CheckpointError(f"checkpoint {str(path)!r} does not exist")
-    import zipfile
-    if not zipfile.is_zipfile(path):
-        raise CheckpointError(f"checkpoint {str(path)!r} is corrupt or unreadable (not a zip archive); "
-                              "delete it to restart this stage from its start")
-    try:
-        return algo_class(agent).load(path, env=venv, device="cpu")
-    except ValueError as e:  # SB3: observation/action spaces differ
-        raise CheckpointError(f"checkpoint {str(path)!r} does not match this stage's envs ({e}); was the "
-                              "curriculum's resolution, frame_stack or recurrence changed?") from None
-    except Exception as e:
-        raise CheckpointError(f"checkpoint {str(path)!r} is corrupt or unreadable ({type(e).__name__}: {e}); "
-                              "delete it to restart this stage from its start") from None
-
-
-class CheckpointError(RuntimeError):
-    """A learner checkpoint that cannot be used; nothing has been overwritten."""
 
 
 def apply_transfer(model: BaseAlgorithm, mode: str, encoder_path: str | Path | None) -> dict[str, Any]:

@@ -2,11 +2,13 @@
 
 Layout of a run folder::
 
-    run.json                      curriculum digest (a resume with another curriculum is refused)
-    curriculum.json               the resolved curriculum
+    trainer.lock                  held (fcntl) by the trainer using the folder; holds its PID
+    run.json                      curriculum digest and the changes accepted on --resume
+    curriculum.json               the resolved curriculum (a resume may change only stages not yet started)
     summary.json                  every finished stage's summary
     stages/NN_<name>/
-        checkpoint.zip/.json      latest learner + counters (atomic; kill -9 loses < checkpoint_every steps)
+        checkpoint.zip/.json      latest learner + counters and RNG states (atomic; written at the first rollout
+                                  boundary past each checkpoint_every steps)
         evals.jsonl train.jsonl   held-out evaluations / rollout statistics (learning curves)
         tb/                       TensorBoard
         encoder_start.pt          the encoder the stage started from (after transfer)
@@ -17,20 +19,36 @@ Layout of a run folder::
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import os
+import shutil
+import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from stable_baselines3.common.callbacks import BaseCallback, CallbackList
 
-from agent.checkpoint import append_jsonl, read_json, read_jsonl, save_model, truncate_jsonl, write_json
+from agent.checkpoint import (
+    append_jsonl,
+    checkpoint_steps,
+    load_checkpoint,
+    read_json,
+    read_jsonl,
+    remove_partial_files,
+    save_model,
+    truncate_jsonl,
+    write_json,
+)
 from agent.encoder import save_encoder
 from agent.evaluation import Evaluator
-from agent.policy import (FreezeSchedule, TorchThreads, apply_transfer, build_model, encoder_of, load_model,
-                          make_vec_env)
+from agent.policy import FreezeSchedule, TorchThreads, apply_transfer, build_model, encoder_of, make_vec_env
+from agent.resume import fresh_episodes, get_rng_state, set_rng_state
 from agent.seeds import train_seed
-from curriculum.config import CurriculumConfig, StageConfig, check_stage_env_ids
+from curriculum.config import CurriculumConfig, StageConfig, check_curriculum_envs, check_stage_env_ids
 
 
 class RunError(RuntimeError):
@@ -61,6 +79,9 @@ class RunOptions:
     """Stop after this stage (inclusive)."""
     torch_threads: int = 2
     """Torch CPU threads for the gradient epochs (rollouts always use 1: the envs need the other cores)."""
+    trust_pickle: bool = False
+    """Resume from checkpoints with SB3's own loader, which unpickles (runs) code stored in the file; only for
+    files from a source you trust (the default loader rebuilds the learner without unpickling)."""
 
 
 def stage_dir(out: Path, index: int, stage: StageConfig) -> Path:
@@ -70,10 +91,11 @@ def stage_dir(out: Path, index: int, stage: StageConfig) -> Path:
 class StageCallback(BaseCallback):
     """Checkpoints, held-out evaluations (graduation), rollout stats and the progress bar of one stage."""
 
-    def __init__(self, sdir: Path, stage: StageConfig, cfg: CurriculumConfig, evaluator: Evaluator,
+    def __init__(self, sdir: Path, index: int, stage: StageConfig, cfg: CurriculumConfig, evaluator: Evaluator,
                  state: dict[str, Any], progress: bool) -> None:
         super().__init__()
         self.sdir, self.stage, self.cfg, self.evaluator, self.state = sdir, stage, cfg, evaluator, state
+        self.index = index
         self.show_progress = progress
         self.t0 = time.perf_counter()
         self.eval_s = 0.0
@@ -92,13 +114,24 @@ class StageCallback(BaseCallback):
             from tqdm.auto import tqdm
             self.bar = tqdm(total=self.stage.budget, initial=n, desc=self.stage.name, unit="step", dynamic_ncols=True)
 
+    def _on_rollout_start(self) -> None:
+        """Periodic checkpoints sit on rollout boundaries, and the envs start fresh episodes there from the
+        segment's seeds: a stage resumed from one continues exactly as the uninterrupted stage does."""
+        n = self.model.num_timesteps
+        if n >= self.next_ckpt:
+            while self.next_ckpt <= n:
+                self.next_ckpt += self.cfg.checkpoint_every
+            self.checkpoint()
+            fresh_episodes(self.model, self.segment_seed(n))
+
+    def segment_seed(self, n: int) -> int:
+        from agent.seeds import segment_seed
+        return segment_seed(self.cfg.seed, self.index, n // self.cfg.checkpoint_every, self.model.n_envs)
+
     def _on_step(self) -> bool:
         n = self.model.num_timesteps
         if self.bar is not None:
             self.bar.update(n - self.bar.n)
-        if n >= self.next_ckpt:
-            self.next_ckpt += self.cfg.checkpoint_every
-            self.checkpoint()
         at_end = n >= self.stage.budget and not self.end_evaluated
         if n >= self.next_eval or at_end:
             self.end_evaluated = self.end_evaluated or at_end
@@ -138,9 +171,9 @@ class StageCallback(BaseCallback):
         return graduated
 
     def checkpoint(self) -> None:
-        save_model(self.model, self.sdir / "checkpoint.zip")
+        save_model(self.model, self.sdir / "checkpoint.zip", self.cfg.agent)
         self.state.update(num_timesteps=self.model.num_timesteps, elapsed_s=self._elapsed(),
-                          eval_s=self.state.get("eval_s", 0.0) + self.eval_s)
+                          eval_s=self.state.get("eval_s", 0.0) + self.eval_s, rng=get_rng_state())
         self.eval_s = 0.0
         self.t0 = time.perf_counter()
         write_json(self.sdir / "checkpoint.json", self.state)
@@ -154,9 +187,44 @@ class StageCallback(BaseCallback):
 def run_curriculum(cfg: CurriculumConfig, out: str | Path, opts: RunOptions) -> list[dict[str, Any]]:
     """Train through ``cfg``'s stages into ``out``; returns the stage summaries."""
     import torch
-    torch.set_num_threads(max(1, opts.torch_threads))
     out = Path(out)
-    _prepare_run_dir(cfg, out, opts)
+    check_curriculum_envs(cfg)  # every stage's ids and options, before anything trains
+    with run_lock(out, cfg, opts):
+        torch.set_num_threads(max(1, opts.torch_threads))
+        return _run_stages(cfg, out, opts)
+
+
+LOCK_NAME = "trainer.lock"
+"""File in a run folder that the trainer using it holds an ``fcntl`` lock on (released when it exits or dies)."""
+
+
+@contextlib.contextmanager
+def run_lock(out: Path, cfg: CurriculumConfig, opts: RunOptions) -> Iterator[None]:
+    """Check the folder, take its lock (a second trainer is refused, naming the holder's PID), then prepare it."""
+    if not (out / "run.json").exists() and out.exists() and any(p.name != LOCK_NAME for p in out.iterdir()):
+        raise RunError(f"{str(out)!r} is not empty and holds no run.json; choose another --out")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        fd = os.open(out / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o666)
+    except OSError as e:
+        raise RunError(f"cannot write the run folder {str(out)!r} ({e.strerror}); choose a writable --out") from None
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "unknown"
+            raise RunError(f"{str(out)!r} is in use by another trainer (PID {holder}); wait for it to finish or "
+                           "stop it, then run again with --resume") from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        remove_partial_files(out)
+        _prepare_run_dir(cfg, out, opts)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
+
+
+def _run_stages(cfg: CurriculumConfig, out: Path, opts: RunOptions) -> list[dict[str, Any]]:
     summaries: list[dict[str, Any]] = []
     prev_encoder: str | None = cfg.agent.init_encoder
     for index, stage in enumerate(cfg.stages):
@@ -175,40 +243,91 @@ def run_curriculum(cfg: CurriculumConfig, out: str | Path, opts: RunOptions) -> 
 
 def _prepare_run_dir(cfg: CurriculumConfig, out: Path, opts: RunOptions) -> None:
     run_json = out / "run.json"
-    if run_json.exists():
-        if not opts.resume:
-            raise RunError(f"{str(out)!r} already holds a run; pass --resume to continue it or choose another --out")
-        saved = read_json(run_json)
-        if saved.get("digest") != cfg.digest():
-            raise RunError(f"{str(out)!r} was trained with a different curriculum (digest {saved.get('digest')} vs "
-                           f"{cfg.digest()}); resume it with the same curriculum file or choose another --out")
+    if not run_json.exists():
+        write_json(out / "curriculum.json", cfg.to_dict())
+        write_json(run_json, {"digest": cfg.digest(), "curriculum": cfg.name, "created": time.time()})
         return
-    if out.exists() and any(out.iterdir()):
-        raise RunError(f"{str(out)!r} is not empty and holds no run.json; choose another --out")
-    out.mkdir(parents=True, exist_ok=True)
+    if not opts.resume:
+        raise RunError(f"{str(out)!r} already holds a run; pass --resume to continue it or choose another --out")
+    saved = read_json(run_json)
+    if saved.get("digest") == cfg.digest():
+        return
+    changes = _curriculum_changes(read_json(out / "curriculum.json"), cfg, out)
+    print(f"resume: the curriculum differs from the run's in stage(s) not started yet, which take the new "
+          f"definition: {'; '.join(changes)}", file=sys.stderr)
     write_json(out / "curriculum.json", cfg.to_dict())
-    write_json(run_json, {"digest": cfg.digest(), "curriculum": cfg.name, "created": time.time()})
+    history = list(saved.get("changes", [])) + [{"time": time.time(), "from": saved.get("digest"),
+                                                 "to": cfg.digest(), "changes": changes}]
+    write_json(run_json, {**saved, "digest": cfg.digest(), "changes": history})
+
+
+# Top-level curriculum keys that may change on --resume (they shape no trained weights).
+_FREE_KEYS = ("name", "on_fail", "checkpoint_every", "stages")
+
+
+def _curriculum_changes(old: dict[str, Any], cfg: CurriculumConfig, out: Path) -> list[str]:
+    """What differs between the run's curriculum and ``cfg``; a RunError if a stage that has started (or a
+    setting every stage shares) differs."""
+    new = cfg.to_dict()
+    shared = sorted(k for k in set(old) | set(new) if k not in _FREE_KEYS and old.get(k) != new.get(k))
+    if shared:
+        raise RunError(f"{str(out)!r} was trained with a different curriculum: {shared} differ, and every stage "
+                       "shares them; resume with the run's curriculum (saved in curriculum.json) or choose another "
+                       "--out")
+    old_stages, new_stages = old.get("stages", []), new["stages"]
+    changes = [f"{k}: {old.get(k)!r} -> {new.get(k)!r}" for k in _FREE_KEYS[:-1] if old.get(k) != new.get(k)]
+    for i in range(max(len(old_stages), len(new_stages))):
+        before = old_stages[i] if i < len(old_stages) else None
+        after = new_stages[i] if i < len(new_stages) else None
+        if before == after:
+            continue
+        name = (before or after or {}).get("name", "?")
+        started = before is not None and (out / "stages" / f"{i:02d}_{before['name']}").is_dir() and any(
+            (out / "stages" / f"{i:02d}_{before['name']}" / f).exists() for f in ("checkpoint.zip", "summary.json"))
+        if started:
+            keys = sorted(k for k in set(before) | set(after or {}) if before.get(k) != (after or {}).get(k))
+            raise RunError(f"stage {i} {name!r} has trained in {str(out)!r} and the curriculum changes its "
+                           f"{keys}; only stages not started yet may change on --resume (restore its definition "
+                           "from curriculum.json, or choose another --out)")
+        if after is None:
+            changes.append(f"stage {name!r} removed")
+        elif before is None:
+            changes.append(f"stage {name!r} added")
+        else:
+            keys = sorted(k for k in set(before) | set(after) if before.get(k) != after.get(k))
+            changes.append(f"stage {name!r} changed {keys}")
+    return changes
 
 
 def _run_stage(cfg: CurriculumConfig, index: int, stage: StageConfig, sdir: Path, prev_encoder: str | None,
                opts: RunOptions) -> dict[str, Any]:
     env_ids = check_stage_env_ids(stage)
     sdir.mkdir(parents=True, exist_ok=True)
+    remove_partial_files(sdir)  # temp files of writes a killed trainer left (we hold the run's lock)
     env_kwargs = stage.make_kwargs(cfg.width, cfg.height, opts.backend)
     ckpt = sdir / "checkpoint.zip"
-    resumed = ckpt.exists() and (sdir / "checkpoint.json").exists()
     if ckpt.exists() and not opts.resume:
         raise RunError(f"{str(sdir)!r} holds a checkpoint; pass --resume")
+    resumed = ckpt.exists()
+    state = _resume_state(cfg, index, stage, sdir, env_ids) if resumed else None
     venv = make_vec_env(stage, env_ids, opts.n_envs, cfg.width, cfg.height, opts.backend, cfg.agent,
                         subprocess=opts.subprocess, seed=train_seed(cfg.seed, 1000 * index), batched=opts.batched)
     evaluator = None
     try:
-        if resumed:
-            state = read_json(sdir / "checkpoint.json")
-            model = load_model(cfg.agent, ckpt, venv)
+        if state is not None:
+            model = load_checkpoint(ckpt, cfg.agent, venv, trust_pickle=opts.trust_pickle)
+            if model.num_timesteps != state["num_timesteps"]:  # killed between writing the zip and its json
+                print(f"resume: checkpoint.zip is at step {model.num_timesteps}, checkpoint.json at "
+                      f"{state['num_timesteps']}; continuing from the zip's step", file=sys.stderr)
+                state.update(num_timesteps=model.num_timesteps, rng=None)
             for name in ("evals.jsonl", "train.jsonl"):
                 truncate_jsonl(sdir / name, model.num_timesteps)
+            _purge_tensorboard(sdir / "tb", model.num_timesteps)
         else:
+            for name in ("evals.jsonl", "train.jsonl"):  # rows of an attempt killed before its first checkpoint
+                truncate_jsonl(sdir / name, -1)
+            if (sdir / "tb").is_dir() and not (sdir / "tb").is_symlink():
+                shutil.rmtree(sdir / "tb")
             model = build_model(cfg.agent, venv, cfg.seed + index, str(sdir / "tb"))
             mode = stage.transfer if (index > 0 or cfg.agent.init_encoder) else "scratch"
             state = {"num_timesteps": 0, "elapsed_s": 0.0, "eval_s": 0.0, "graduated": False, "finished": False,
@@ -220,9 +339,13 @@ def _run_stage(cfg: CurriculumConfig, index: int, stage: StageConfig, sdir: Path
         remaining = stage.budget - model.num_timesteps
         if not state.get("finished") and remaining > 0:
             evaluator = Evaluator(env_ids, env_kwargs, cfg.agent)
-            cb = StageCallback(sdir, stage, cfg, evaluator, state, opts.progress)
+            cb = StageCallback(sdir, index, stage, cfg, evaluator, state, opts.progress)
             freeze = FreezeSchedule(stage.transfer if state["transfer"]["transfer"] != "scratch" else "finetune",
                                     int(stage.unfreeze_after * stage.budget))
+            if resumed:  # where the uninterrupted stage was at this checkpoint: its segment's env seeds, its RNGs
+                model.env.seed(cb.segment_seed(model.num_timesteps))
+                if state.get("rng"):
+                    set_rng_state(state["rng"])
             try:
                 model.learn(remaining, callback=CallbackList([freeze, TorchThreads(opts.torch_threads), cb]),
                             reset_num_timesteps=not resumed,
@@ -240,9 +363,41 @@ def _run_stage(cfg: CurriculumConfig, index: int, stage: StageConfig, sdir: Path
             cb.checkpoint()
         return _finish_stage(cfg, stage, sdir, model, state)
     finally:
-        venv.close()
+        _close_quietly(venv)
         if evaluator is not None:
-            evaluator.close()
+            _close_quietly(evaluator)
+
+
+def _close_quietly(closable: Any) -> None:
+    """Close envs on the way out of an error: a worker that already died must not raise a second error."""
+    try:
+        closable.close()
+    except (EOFError, BrokenPipeError, ConnectionError, OSError):
+        pass
+
+
+def _resume_state(cfg: CurriculumConfig, index: int, stage: StageConfig, sdir: Path,
+                  env_ids: list[str]) -> dict[str, Any]:
+    """The counters to resume from; without checkpoint.json (lost in a crash or deleted), the step is recovered
+    from checkpoint.zip itself and the rest restarts (wall time, RNG states)."""
+    if (sdir / "checkpoint.json").exists():
+        return read_json(sdir / "checkpoint.json")
+    steps = checkpoint_steps(sdir / "checkpoint.zip")
+    print(f"resume: {str(sdir / 'checkpoint.json')!r} is missing; continuing stage {stage.name!r} from step "
+          f"{steps} recorded in checkpoint.zip (wall-time counters restart)", file=sys.stderr)
+    mode = stage.transfer if (index > 0 or cfg.agent.init_encoder) else "scratch"
+    return {"num_timesteps": steps, "elapsed_s": 0.0, "eval_s": 0.0, "graduated": False, "finished": False,
+            "transfer": {"transfer": mode, "from": None, "recovered": True}, "env_ids": env_ids}
+
+
+def _purge_tensorboard(tb: Path, step: int) -> None:
+    """Mark the TensorBoard run a resumed stage continues so that its points after ``step`` (logged before the
+    kill, logged again now) are dropped by TensorBoard's reader (a SessionLog START at ``step``)."""
+    from stable_baselines3.common.utils import get_latest_run_id
+    run_id = get_latest_run_id(str(tb), "ppo")
+    if run_id > 0:
+        from torch.utils.tensorboard import SummaryWriter
+        SummaryWriter(str(tb / f"ppo_{run_id}"), purge_step=step).close()
 
 
 def _last_eval_step(sdir: Path) -> int:
@@ -256,7 +411,7 @@ def _finish_stage(cfg: CurriculumConfig, stage: StageConfig, sdir: Path, model: 
     steps = int(state["num_timesteps"])
     train_s = max(state["elapsed_s"] - state.get("eval_s", 0.0), 1e-9)
     save_encoder(encoder_of(model), sdir / "encoder.pt", stage=stage.name, when="end", steps=steps)
-    save_model(model, sdir / "model.zip")
+    save_model(model, sdir / "model.zip", cfg.agent)
     last = state.get("last_eval") or {}
     summary = {
         "stage": stage.name, "env_ids": state.get("env_ids", list(stage.env_ids)), "budget": stage.budget,

@@ -12,10 +12,11 @@ import argparse
 import os
 import sys
 
+from agent.checkpoint import CheckpointError, CorruptFileError
 from agent.encoder import EncoderCheckpointError
-from agent.policy import CheckpointError
 from agent.runner import RunError, RunOptions, StageInterrupted, run_curriculum
 from curriculum.config import ConfigError, load_curriculum
+from env.sb3_vec import EnvWorkerError
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -33,6 +34,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="learner CPU threads during gradient epochs (rollouts use 1; default: CPUs, <= 4)")
     p.add_argument("--no-batched", action="store_true", help="one process per env instead of batched worlds")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--trust-pickle", action="store_true",
+                   help="resume from a checkpoint with SB3's unpickling loader (runs code stored in the file: only "
+                        "for files you trust; the default loader never unpickles)")
     return p.parse_args(argv)
 
 
@@ -47,11 +51,19 @@ def main(argv: list[str] | None = None) -> int:
             cfg.stage(a.until)
         opts = RunOptions(n_envs=a.n_envs, subprocess=not a.in_process, backend=a.backend, resume=a.resume,
                           progress=not a.no_progress, until=a.until,
-                          torch_threads=a.torch_threads, batched=not a.no_batched)
+                          torch_threads=a.torch_threads, batched=not a.no_batched, trust_pickle=a.trust_pickle)
         summaries = run_curriculum(cfg, a.out, opts)
-    except (ConfigError, RunError, CheckpointError, EncoderCheckpointError, FileNotFoundError, KeyError) as e:
-        print(f"error: {e}", file=sys.stderr)
+    except (ConfigError, RunError, CheckpointError, EncoderCheckpointError, CorruptFileError, FileNotFoundError,
+            KeyError) as e:
+        print(f"error: {e.args[0] if isinstance(e, KeyError) else e}", file=sys.stderr)
         return 2
+    except EnvWorkerError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    except (EOFError, BrokenPipeError, ConnectionResetError) as e:
+        print(f"error: an env worker process died ({type(e).__name__}); its own message is printed above",
+              file=sys.stderr)
+        return 1
     except StageInterrupted as e:
         print(f"\n{e}", file=sys.stderr)
         return 130  # the shell's code for "ended by SIGINT"

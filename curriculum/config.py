@@ -1,7 +1,7 @@
 """Typed curriculum configuration. YAML/TOML files map onto these dataclasses; unknown keys are an error.
 
-Env ids are *not* checked here: they are resolved lazily when a stage starts (:func:`check_stage_env_ids`), so a
-curriculum may name tasks that another package registers later.
+:func:`load_curriculum` also checks every stage's env ids and env options against the registered tasks
+(:func:`check_curriculum_envs`), so a typo in the last stage is an error before the first one trains.
 """
 
 from __future__ import annotations
@@ -285,21 +285,44 @@ def load_curriculum(path: str | Path) -> CurriculumConfig:
     p = Path(path)
     if not p.is_file():
         raise FileNotFoundError(f"curriculum file {str(p)!r} not found; built-in ones: {builtin_curricula()}")
-    text = p.read_text()
-    if p.suffix == ".toml":
-        import tomllib
-        data = tomllib.loads(text)
-    elif p.suffix == ".json":
-        data = json.loads(text)
-    else:
-        import yaml
-        data = yaml.safe_load(text)
+    data = _parse(p)
     if not isinstance(data, dict):
         raise ConfigError(f"{p}: the top level must be a mapping with 'name' and 'stages'")
     try:
-        return from_dict(CurriculumConfig, data)
+        cfg = from_dict(CurriculumConfig, data)
+        check_curriculum_envs(cfg)
     except ConfigError as e:
         raise ConfigError(f"{p}: {e}") from None
+    return cfg
+
+
+def _parse(p: Path) -> Any:
+    """The file's data; a syntax error is a :class:`ConfigError` at ``file:line:col``."""
+    try:
+        text = p.read_text()
+    except UnicodeDecodeError as e:
+        raise ConfigError(f"{p}: not a text file ({e})") from None
+    if p.suffix == ".toml":
+        import tomllib
+        try:
+            return tomllib.loads(text)
+        except tomllib.TOMLDecodeError as e:
+            line, col = getattr(e, "lineno", None), getattr(e, "colno", None)
+            where = f"{p}:{line}:{col}" if line else str(p)
+            raise ConfigError(f"{where}: TOML syntax error: {getattr(e, 'msg', e)}") from None
+    if p.suffix == ".json":
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError as e:
+            raise ConfigError(f"{p}:{e.lineno}:{e.colno}: JSON syntax error: {e.msg}") from None
+    import yaml
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f"{p}:{mark.line + 1}:{mark.column + 1}" if mark is not None else str(p)
+        problem = getattr(e, "problem", None) or str(e).splitlines()[0]
+        raise ConfigError(f"{where}: YAML syntax error: {problem}") from None
 
 
 def builtin_curricula() -> list[str]:
@@ -308,10 +331,26 @@ def builtin_curricula() -> list[str]:
     return sorted(str(q) for q in here.glob("*.yaml"))
 
 
-def check_stage_env_ids(stage: StageConfig) -> list[str]:
-    """Resolve a stage's env ids against the registry (lazily, when the stage starts)."""
+def check_curriculum_envs(cfg: CurriculumConfig) -> None:
+    """Every stage's env ids and options (task options, randomization ranges, env kwargs) as ``gym.make`` would
+    take them; the :class:`ConfigError` names the stage and the key and lists the allowed ones."""
     import env as peekaboo_env
+    for stage in cfg.stages:
+        kwargs = stage.make_kwargs(cfg.width, cfg.height, "mujoco")
+        for env_id in check_stage_env_ids(stage):
+            if env_id not in peekaboo_env.ENV_IDS and env_id not in peekaboo_env.LEGACY_IDS:
+                continue  # registered by another package: its options are its own business
+            try:
+                peekaboo_env.check_options(env_id, **kwargs)
+            except (ValueError, TypeError) as e:
+                raise ConfigError(f"stage {stage.name!r} ({env_id}): {e}") from None
+
+
+def check_stage_env_ids(stage: StageConfig) -> list[str]:
+    """Resolve a stage's env ids against the registry (a :class:`ConfigError` naming the stage otherwise)."""
     import gymnasium as gym
+
+    import env as peekaboo_env
     out = []
     for env_id in stage.env_ids:
         if env_id in gym.registry:
@@ -320,6 +359,6 @@ def check_stage_env_ids(stage: StageConfig) -> list[str]:
         try:
             out.append(peekaboo_env.check_env_id(env_id))
         except ValueError as e:
-            raise ValueError(f"stage {stage.name!r}: {e}. (This id may come from a task package that is not "
-                             f"installed yet.)") from None
+            raise ConfigError(f"stage {stage.name!r}: {e}. (This id may come from a task package that is not "
+                              f"installed yet.)") from None
     return out

@@ -4,9 +4,9 @@ from env.glsetup import configure_gl_env
 
 configure_gl_env()  # before anything imports mujoco
 
-import difflib  # noqa: E402
+import difflib
 
-import gymnasium as gym  # noqa: E402
+import gymnasium as gym
 
 ENV_IDS: dict[str, str] = {
     "Peekaboo/FindToy-v1": "find_toy",
@@ -59,6 +59,14 @@ def task_of(env_id: str) -> tuple[str, dict[str, object]]:
     return ENV_IDS[env_id], {}
 
 
+def check_options(env_id: str, **kwargs) -> None:
+    """Raise ``ValueError``/``TypeError`` naming the option when ``gym.make(env_id, **kwargs)`` would refuse its
+    options (an unknown key, a bad value or range); builds no scene and loads no simulator."""
+    from env.infant_env import parse_options
+    task, fixed = task_of(env_id)
+    parse_options(task, {**fixed, **kwargs})
+
+
 def make(env_id: str, **kwargs):
     """``gymnasium.make`` with a helpful error for unknown ids; accepts bare task names too."""
     return gym.make(check_env_id(env_id), **kwargs)
@@ -66,4 +74,4 @@ def make(env_id: str, **kwargs):
 
 register_all()
 
-__all__ = ["ENV_IDS", "LEGACY_IDS", "check_env_id", "make", "register_all", "task_of"]
+__all__ = ["ENV_IDS", "LEGACY_IDS", "check_env_id", "check_options", "make", "register_all", "task_of"]

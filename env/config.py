@@ -64,6 +64,12 @@ class EnvConfig:
             raise ValueError(f"relayout_every={self.relayout_every}: must be >= 1")
 
     @classmethod
+    def option_names(cls) -> set[str]:
+        """Every flat keyword :meth:`from_kwargs` accepts."""
+        return {f.name for f in fields(cls)} | {f.name for f in fields(VisionConfig)} | \
+            {f.name for f in fields(RenderQuality)}
+
+    @classmethod
     def from_kwargs(cls, **kwargs: Any) -> EnvConfig:
         """Build from flat keyword arguments (``gym.make(..., stage='walking', age_months=12)``).
 
@@ -79,7 +85,7 @@ class EnvConfig:
         if unknown:
             raise TypeError(f"unknown env option(s) {sorted(unknown)}; valid: "
                             f"{sorted(own | vision_keys | quality_keys)}")
-        if isinstance(kwargs.get("randomization"), dict):
+        if "randomization" in kwargs and not isinstance(kwargs["randomization"], SceneRandomization):
             kwargs["randomization"] = SceneRandomization.from_dict(kwargs["randomization"])
         if "observations" in kwargs:
             obs = kwargs["observations"]

@@ -46,9 +46,26 @@ from env.body import DISCRETE_ACTIONS, InfantBody
 from env.config import EnvConfig
 from env.development import stage as get_stage
 from env.tasks import Task, World, task_class
+from env.tasks.base import TaskConfig
 from env.vision import InfantVision
 from scenes.generator import generate_home
 from scenes.spec import SceneSpec
+
+
+def parse_options(task: str, kwargs: dict[str, Any]) -> tuple[EnvConfig, TaskConfig]:
+    """The env and task configs of flat ``gym.make`` options, without building anything (a curriculum checks
+    its stages with this when it loads); an unknown option is an error listing the task's and the env's."""
+    task_cls = task_class(task)
+    task_keys = {f.name for f in fields(task_cls.Config)}
+    env_keys = EnvConfig.option_names()
+    unknown = set(kwargs) - task_keys - env_keys
+    if unknown:
+        raise TypeError(f"unknown env option(s) {sorted(unknown)} for task {task!r}; its own options: "
+                        f"{sorted(task_keys)}; env options: {sorted(env_keys)}")
+    kwargs = dict(kwargs)
+    task_options = {k: kwargs.pop(k) for k in list(kwargs) if k in task_keys}
+    config = EnvConfig.from_kwargs(**kwargs)
+    return config, task_cls.Config.from_dict({**config.task_options, **task_options})
 
 
 class InfantEnv(gym.Env):
@@ -59,12 +76,16 @@ class InfantEnv(gym.Env):
     def __init__(self, task: str = "find_toy", render_mode: str | None = None, config: EnvConfig | None = None,
                  **kwargs: Any) -> None:
         task_cls = task_class(task)
-        task_keys = {f.name for f in fields(task_cls.Config)}
-        task_options = {k: kwargs.pop(k) for k in list(kwargs) if k in task_keys}
-        self.config = config if config is not None else EnvConfig.from_kwargs(**kwargs)
-        if config is not None and kwargs:
-            raise TypeError(f"pass either config= or keyword options, not both (got {sorted(kwargs)})")
-        self.task: Task = task_cls(task_cls.Config.from_dict({**self.config.task_options, **task_options}))
+        if config is not None:
+            task_keys = {f.name for f in fields(task_cls.Config)}
+            task_options = {k: kwargs.pop(k) for k in list(kwargs) if k in task_keys}
+            if kwargs:
+                raise TypeError(f"pass either config= or keyword options, not both (got {sorted(kwargs)})")
+            self.config = config
+            task_config = task_cls.Config.from_dict({**config.task_options, **task_options})
+        else:
+            self.config, task_config = parse_options(task, kwargs)
+        self.task: Task = task_cls(task_config)
         if render_mode not in (None, "rgb_array"):
             raise ValueError(f"render_mode={render_mode!r}: use None or 'rgb_array'")
         self.render_mode = render_mode

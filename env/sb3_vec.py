@@ -132,6 +132,17 @@ class SB3BatchedVecEnv(VecEnv):
         return [False for _ in self._get_indices(indices)]
 
 
+class EnvWorkerError(RuntimeError):
+    """An env worker process failed (its error, in one line) or died."""
+
+
+@dataclass
+class _Failure:
+    """What a worker sends instead of an answer when its env raised."""
+
+    error: str
+
+
 def _worker(remote, parent_remote, n_envs: int, env_id: str, kwargs: dict[str, Any]) -> None:
     import signal
 
@@ -140,25 +151,38 @@ def _worker(remote, parent_remote, n_envs: int, env_id: str, kwargs: dict[str, A
     # Ctrl-C reaches the whole process group: the parent checkpoints and closes us, so do not die mid-message
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     parent_remote.close()
-    vec = SB3BatchedVecEnv(make_batched(n_envs, env_id, **kwargs))
+    try:
+        vec = SB3BatchedVecEnv(make_batched(n_envs, env_id, **kwargs))
+    except Exception as e:  # noqa: BLE001 - the learner reports it as one line
+        remote.send(_Failure(f"{type(e).__name__}: {e}"))
+        remote.close()
+        return
     try:
         while True:
             cmd, arg = remote.recv()
-            if cmd == "step":
-                vec.step_async(arg)
-                remote.send(vec.step_wait())
-            elif cmd == "rollout":
-                for part in vec.rollout(*arg):  # the learner digests each part while the next one runs
-                    remote.send(part)
-            elif cmd == "reset":
-                seeds, options = arg
-                vec._seeds, vec._options = seeds, options
-                remote.send(vec.reset())
-            elif cmd == "call":
-                name, args, kw = arg
-                remote.send(getattr(vec, name)(*args, **kw))
-            elif cmd == "close":
+            try:
+                if cmd == "step":
+                    vec.step_async(arg)
+                    remote.send(vec.step_wait())
+                elif cmd == "rollout":
+                    for part in vec.rollout(*arg):  # the learner digests each part while the next one runs
+                        remote.send(part)
+                elif cmd == "reset":
+                    seeds, options = arg
+                    vec._seeds, vec._options = seeds, options
+                    remote.send(vec.reset())
+                elif cmd == "call":
+                    name, args, kw = arg
+                    remote.send(getattr(vec, name)(*args, **kw))
+                elif cmd == "close":
+                    break
+            except (EOFError, BrokenPipeError):
+                raise
+            except Exception as e:  # noqa: BLE001 - the env failed: the learner raises it as one line
+                remote.send(_Failure(f"{type(e).__name__}: {e}"))
                 break
+    except (EOFError, BrokenPipeError, KeyboardInterrupt):
+        pass  # the learner went away
     finally:
         vec.close()
         remote.close()
@@ -198,11 +222,14 @@ class SubprocBatchedVecEnv(VecEnv):
     def _recv(remote) -> Any:
         """A worker's answer; a dead worker becomes an error that says where to look."""
         try:
-            return remote.recv()
-        except (EOFError, ConnectionResetError) as exc:
-            raise RuntimeError("a batched env worker process died (its traceback is printed above this one). If it "
-                               "is an import error in the main script, guard it with `if __name__ == '__main__':` "
-                               "(workers start with forkserver)") from exc
+            answer = remote.recv()
+        except (EOFError, ConnectionResetError):
+            raise EnvWorkerError("a batched env worker process died (its traceback is printed above this one). If "
+                                 "it is an import error in the main script, guard it with `if __name__ == "
+                                 "'__main__':` (workers start with forkserver)") from None
+        if isinstance(answer, _Failure):
+            raise EnvWorkerError(f"an env worker failed: {answer.error}")
+        return answer
 
     def rollout(self, actors: list[RolloutActor], n_steps: int, chunk: int = 16) -> Iterator[Rollout]:
         """``n_steps`` steps run inside the processes, process ``p`` choosing its actions with ``actors[p]``;

@@ -115,6 +115,9 @@ class SceneRandomization:
     def from_dict(cls, values: dict[str, Any]) -> SceneRandomization:
         """Build from ``{name: [low, high]}`` or ``{name: {default, low, high}}`` or ``{name: value}``;
         unknown names are an error that lists the valid ones."""
+        if not isinstance(values, dict):
+            raise TypeError(f"randomization={values!r}: expected a mapping of parameter ranges, e.g. "
+                            "{'n_rooms': [1, 2], 'n_toys': 3}")
         base = cls()
         known = {f.name for f in fields(cls)}
         changes: dict[str, Param] = {}
@@ -135,6 +138,11 @@ class SceneRandomization:
                 default = min(max(old.default, lo), hi)
             else:
                 lo = hi = default = v
+            for x in (lo, hi, default):
+                if isinstance(x, bool) or not isinstance(x, (int, float)) or not np.isfinite(x):
+                    raise ValueError(f"randomization {key}: {x!r} is not a finite number")
+                if old.integer and float(x) != int(x):
+                    raise ValueError(f"randomization {key}: {x!r} must be a whole number")
             changes[key] = dataclasses.replace(old, default=default, low=lo, high=hi)
         return dataclasses.replace(base, **changes)
 

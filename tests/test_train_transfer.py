@@ -67,9 +67,7 @@ def test_corrupt_or_mismatched_checkpoint_is_a_clear_error_and_nothing_is_overwr
     (two / "checkpoint.zip").write_bytes(b"not a zip")
     (two / "checkpoint.json").write_text(json.dumps({"num_timesteps": 128, "elapsed_s": 1.0}))
     finished = (out / "stages/00_one/summary.json").read_bytes()
-    with pytest.raises(RunError, match="different curriculum"):
-        run_curriculum(cfg, out, dataclasses.replace(OPTS, resume=True))  # digest differs from the 1-stage run
-    (out / "run.json").write_text(json.dumps({"digest": cfg.digest()}))
+    # the added stage is accepted on --resume (stage one, which trained, is unchanged); its checkpoint is not
     with pytest.raises(CheckpointError, match="corrupt or unreadable"):
         run_curriculum(cfg, out, dataclasses.replace(OPTS, resume=True))
     assert (two / "checkpoint.zip").read_bytes() == b"not a zip"
@@ -80,5 +78,5 @@ def test_corrupt_or_mismatched_checkpoint_is_a_clear_error_and_nothing_is_overwr
     shutil.copy(out / "stages/00_one/model.zip", two / "checkpoint.zip")
     big = dataclasses.replace(cfg, width=48, height=48)
     (out / "run.json").write_text(json.dumps({"digest": big.digest()}))
-    with pytest.raises((CheckpointError, Exception), match="does not (match|fit)"):
+    with pytest.raises(CheckpointError, match="does not (match|fit)"):
         run_curriculum(big, out, dataclasses.replace(OPTS, resume=True))

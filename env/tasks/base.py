@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import abc
 import math
+import types
+import typing
 from dataclasses import dataclass, fields
 from typing import Any, ClassVar
 
@@ -70,7 +72,26 @@ class TaskConfig:
         unknown = set(values) - known
         if unknown:
             raise ValueError(f"unknown option(s) {sorted(unknown)} for {cls.__name__}; valid: {sorted(known)}")
+        hints = typing.get_type_hints(cls)
+        for name, value in values.items():
+            _check_number(name, hints[name], value)
+        if "max_steps" in values and values["max_steps"] < 1:
+            raise ValueError(f"max_steps={values['max_steps']}: an episode needs at least 1 step")
         return cls(**values)
+
+
+def _check_number(name: str, tp: Any, value: Any) -> None:
+    """Numbers of a task config: integers whole, floats finite (a NaN reward would poison every return)."""
+    union = typing.get_origin(tp) in (typing.Union, types.UnionType)
+    kinds = set(typing.get_args(tp)) if union else {tp}
+    if value is None and type(None) in kinds:
+        return
+    if int in kinds and float not in kinds:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ValueError(f"{name}={value!r}: expected a whole number")
+    elif float in kinds and (isinstance(value, bool) or not isinstance(value, (int, float))
+                             or not math.isfinite(value)):
+        raise ValueError(f"{name}={value!r}: expected a finite number")
 
 
 class Task(abc.ABC):

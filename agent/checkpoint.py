@@ -83,6 +83,20 @@ def remove_partial_files(folder: str | Path) -> list[Path]:
     return stale
 
 
+def check_writable_dir(path: str | Path, flag: str = "--out") -> Path:
+    """Create folder ``path`` if needed and check that files can be written there (before any work is done);
+    a ValueError naming ``flag`` otherwise."""
+    p = Path(path)
+    try:
+        p.mkdir(parents=True, exist_ok=True)
+        probe = p / f".write-test{TMP_MARK}{os.getpid()}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as e:
+        raise ValueError(f"{flag} {str(p)!r} is not a writable folder ({e.strerror or e}); choose another") from None
+    return p
+
+
 def write_json(path: str | Path, data: Any) -> None:
     """Write JSON atomically."""
     atomic_write(path, json.dumps(data, indent=2, sort_keys=True, default=str))

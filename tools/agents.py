@@ -17,9 +17,7 @@ named here:
 
 from __future__ import annotations
 
-import json
 import math
-import zipfile
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -168,13 +166,13 @@ class PolicyAgent:
     """A trained stable-baselines3 policy (feed-forward ``PPO`` or recurrent ``RecurrentPPO``): greedy actions, or
     ``sampled`` from the policy as in training (torch's generator seeded per episode, so reports repeat)."""
 
-    def __init__(self, path: str | Path, env: gym.Env, sampled: bool = False) -> None:
+    def __init__(self, path: str | Path, env: gym.Env, sampled: bool = False, trust_pickle: bool = False) -> None:
         import torch
 
         # one observation at a time: extra threads only spin (and slow whatever else runs on the machine)
         torch.set_num_threads(1)
         self.sampled = sampled
-        self.model, self.recurrent = load_checkpoint(path)
+        self.model, self.recurrent = load_checkpoint(path, trust_pickle)
         self.name = Path(path).name
         want, have = self.model.observation_space, env.observation_space
         self.stack = 1
@@ -224,35 +222,32 @@ def _frames_stacked(want: tuple[int, ...], have: tuple[int, ...]) -> int:
     return 0
 
 
-def load_checkpoint(path: str | Path):
-    """Load an SB3 ``PPO`` / sb3-contrib ``RecurrentPPO`` zip; clear errors for missing or unreadable files."""
+def checkpoint_path(path: str | Path) -> Path:
+    """``path``, or ``path.zip`` when only that exists (SB3's habit); a missing file names what was given."""
     p = Path(path)
-    expected = "a stable-baselines3 PPO or sb3-contrib RecurrentPPO checkpoint (.zip written by model.save())"
-    if not p.exists() and p.with_suffix(".zip").exists():
-        p = p.with_suffix(".zip")
+    if not p.exists() and p.suffix != ".zip" and p.with_name(p.name + ".zip").exists():
+        p = p.with_name(p.name + ".zip")
     if not p.is_file():
-        raise FileNotFoundError(f"checkpoint {str(path)!r} does not exist; expected {expected}")
-    try:
-        with zipfile.ZipFile(p) as z:
-            data = json.loads(z.read("data"))
-    except (zipfile.BadZipFile, KeyError, json.JSONDecodeError, OSError) as exc:
-        raise ValueError(f"checkpoint {str(p)!r} is not readable as {expected}: {exc}") from exc
-    recurrent = "recurrent" in json.dumps(data.get("policy_class", "")).lower()
-    try:
-        if recurrent:
-            from sb3_contrib import RecurrentPPO as Algo
-        else:
-            from stable_baselines3 import PPO as Algo
-    except ImportError as exc:
-        raise ImportError(f"loading {str(p)!r} needs {exc.name}: pip install stable-baselines3 sb3-contrib") from exc
-    try:
-        return Algo.load(p, device="cpu"), recurrent
-    except Exception as exc:  # noqa: BLE001 - any failure inside SB3's loader means the same thing here
-        raise ValueError(f"checkpoint {str(p)!r} could not be loaded as {Algo.__name__} ({expected}): "
-                         f"{type(exc).__name__}: {exc}") from exc
+        raise FileNotFoundError(f"checkpoint {str(path)!r} does not exist; expected a PPO or RecurrentPPO .zip of a "
+                                "run (runs/NAME/stages/NN_stage/model.zip or checkpoint.zip)")
+    return p
 
 
-def make_agent(name: str, env: gym.Env, sampled: bool = False) -> Agent:
+def load_checkpoint(path: str | Path, trust_pickle: bool = False):
+    """A PPO / RecurrentPPO checkpoint via :func:`agent.checkpoint.load_checkpoint` (never unpickles unless
+    ``trust_pickle``) and whether it is recurrent; a bad file is a ValueError naming it."""
+    from agent.checkpoint import CheckpointError
+    from agent.checkpoint import load_checkpoint as load
+
+    p = checkpoint_path(path)
+    try:
+        model = load(p, trust_pickle=trust_pickle)
+    except CheckpointError as exc:
+        raise ValueError(str(exc)) from None
+    return model, hasattr(model.policy, "lstm_hidden_state_shape")
+
+
+def make_agent(name: str, env: gym.Env, sampled: bool = False, trust_pickle: bool = False) -> Agent:
     """``oracle``, ``memoryless``, ``random`` or a checkpoint path (``sampled``: its actions drawn from the policy
     rather than greedy)."""
     scripted = {"oracle": OracleAgent, "memoryless": MemorylessAgent, "random": RandomAgent}
@@ -260,4 +255,4 @@ def make_agent(name: str, env: gym.Env, sampled: bool = False) -> Agent:
         return scripted[name](env)
     if not (name.endswith(".zip") or Path(name).exists() or Path(name + ".zip").exists() or "/" in name):
         raise ValueError(f"unknown agent {name!r}: use one of {list(scripted)} or a path to a checkpoint .zip")
-    return PolicyAgent(name, env, sampled)
+    return PolicyAgent(name, env, sampled, trust_pickle)

@@ -19,6 +19,7 @@ import json
 import math
 import sys
 import time
+from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
@@ -58,13 +59,14 @@ def parse_tasks(spec: str) -> list[str]:
 
 
 def run_condition(task: str, label: str, options: dict[str, Any], agent_name: str, episodes: int, seed: int,
-                  env_kwargs: dict[str, Any], progress, sampled: bool = False) -> dict[str, Any]:
+                  env_kwargs: dict[str, Any], progress, sampled: bool = False,
+                  trust_pickle: bool = False) -> dict[str, Any]:
     """Run ``episodes`` episodes of one condition; returns its report entry."""
     from tools.agents import make_agent
 
     env = peekaboo.make(env_id_of(task), **env_kwargs, **options)
     try:
-        agent = make_agent(agent_name, env, sampled)
+        agent = make_agent(agent_name, env, sampled, trust_pickle)
         t = env.unwrapped.task
         successes = perseverative = no_choice = steps = 0
         targets: dict[str, int] = {}
@@ -105,9 +107,12 @@ def run_condition(task: str, label: str, options: dict[str, Any], agent_name: st
 
 def evaluate(agent: str, tasks: list[str], episodes: int, seed: int, env_kwargs: dict[str, Any],
              task_options: dict[str, Any] | None = None, show_progress: bool = True,
-             sampled: bool = False) -> dict[str, Any]:
+             sampled: bool = False, trust_pickle: bool = False,
+             task_defaults: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:
     """The whole report as a dict (deterministic for a given seed; ``sampled``: a checkpoint's actions are drawn
-    from its policy, with torch's generator seeded per episode)."""
+    from its policy, with torch's generator seeded per episode). ``task_defaults``: per task, options under the
+    conditions' own (e.g. a checkpoint's training options, :func:`checkpoint_options`); ``task_options`` go over
+    every condition of every task."""
     from tqdm import tqdm
 
     from tools.agents import SCRIPTED
@@ -116,7 +121,7 @@ def evaluate(agent: str, tasks: list[str], episodes: int, seed: int, env_kwargs:
         raise ValueError(f"--episodes {episodes}: need at least 1 episode per condition")
     if sampled and agent in SCRIPTED:
         raise ValueError("--sampled applies to a trained checkpoint; the scripted agents have one way to act")
-    plan = [(t, label, {**opts, **(task_options or {})}) for t in tasks
+    plan = [(t, label, {**(task_defaults or {}).get(t, {}), **opts, **(task_options or {})}) for t in tasks
             for label, opts in task_class(t).eval_conditions.items()]
     actions = "scripted" if agent in SCRIPTED else "sampled" if sampled else "greedy"
     report: dict[str, Any] = {"agent": agent, "actions": actions,
@@ -127,7 +132,7 @@ def evaluate(agent: str, tasks: list[str], episodes: int, seed: int, env_kwargs:
               file=sys.stderr) as bar:
         for task, label, opts in plan:
             bar.set_postfix_str(f"{task}/{label}")
-            entry = run_condition(task, label, opts, agent, episodes, seed, env_kwargs, bar, sampled)
+            entry = run_condition(task, label, opts, agent, episodes, seed, env_kwargs, bar, sampled, trust_pickle)
             tr = report["tasks"].setdefault(task, {"env_id": env_id_of(task), "conditions": {}})
             tr["conditions"][label] = entry
     dr = report["tasks"].get("delayed_response")
@@ -223,6 +228,58 @@ def _option(text: str) -> tuple[str, Any]:
         return key, value
 
 
+def checkpoint_options(agent: str, tasks: list[str]) -> tuple[dict[str, Any], dict[str, dict[str, Any]]] | None:
+    """The env options and, per battery task it was trained on, the task options of a checkpoint's stage (from
+    the ``stage.json`` beside it); None when ``agent`` is no checkpoint or has no stage.json."""
+    from tools.agents import SCRIPTED
+
+    stage_json = Path(agent).parent / "stage.json"
+    if agent in SCRIPTED or not stage_json.is_file():
+        return None
+    from agent.checkpoint import read_json
+    meta = read_json(stage_json)
+    kwargs = dict(meta.get("env_kwargs", {}))
+    trained = {peekaboo.task_of(i)[0] for i in meta.get("env_ids", []) if _registered(i)}
+    per_task: dict[str, dict[str, Any]] = {}
+    for task in tasks:
+        keys = {f.name for f in fields(task_class(task).Config)}
+        if task in trained:  # the condition is the battery's to set
+            per_task[task] = {k: v for k, v in kwargs.items() if k in keys and k != "condition"}
+    from env.config import EnvConfig
+    env_keys = EnvConfig.option_names()
+    env = {k: v for k, v in kwargs.items() if k in env_keys and k != "backend"}
+    return env, per_task
+
+
+def _registered(env_id: str) -> bool:
+    try:
+        peekaboo.check_env_id(env_id)
+        return True
+    except ValueError:
+        return False
+
+
+def option_warnings(ckpt: tuple[dict[str, Any], dict[str, dict[str, Any]]], env_kwargs: dict[str, Any],
+                    task_defaults: dict[str, dict[str, Any]], task_options: dict[str, Any]) -> list[str]:
+    """Where the evaluation's options differ from those the checkpoint was trained with."""
+    ckpt_env, ckpt_tasks = ckpt
+    out = []
+    env_diff = {k: (v, env_kwargs.get(k, "default")) for k, v in ckpt_env.items() if env_kwargs.get(k) != v}
+    if env_diff:
+        out.append("env options differ from the checkpoint's stage: " + ", ".join(
+            f"{k} trained {a!r} / evaluated {b!r}" for k, (a, b) in sorted(env_diff.items())))
+    for task, trained in ckpt_tasks.items():
+        config = task_class(task).Config()
+        for label, cond in task_class(task).eval_conditions.items():
+            used = {**task_defaults.get(task, {}), **cond, **task_options}
+            diff = {k: (v, used.get(k, getattr(config, k))) for k, v in trained.items()
+                    if used.get(k, getattr(config, k)) != v}
+            if diff:
+                out.append(f"{task}/{label}: task options differ from the checkpoint's stage: " + ", ".join(
+                    f"{k} trained {a!r} / evaluated {b!r}" for k, (a, b) in sorted(diff.items())))
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m tools.evaluate", description=__doc__.split("\n\n")[0])
     ap.add_argument("--agent", required=True, help="oracle, memoryless, random, or a path to a PPO/RecurrentPPO .zip")
@@ -236,23 +293,47 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--stage", default="crawling", help="developmental stage of the infant")
     ap.add_argument("--task-option", type=_option, action="append", default=[],
                     help="KEY=VALUE passed to every task, e.g. delay_mode=lights_out (repeatable)")
+    ap.add_argument("--checkpoint-options", action="store_true",
+                    help="evaluate a checkpoint with the env and task options of its training stage (its stage.json: "
+                         "resolution, stage, age, randomization; task options for the tasks it was trained on); "
+                         "--task-option still applies on top")
     ap.add_argument("--sampled", action="store_true",
                     help="a checkpoint acts by sampling its policy, as in training (default: greedy actions)")
+    ap.add_argument("--trust-pickle", action="store_true",
+                    help="load the checkpoint with SB3's unpickling loader (runs code stored in the file: only for "
+                         "files you trust; the default loader never unpickles)")
     ap.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
     args = ap.parse_args(argv)
     try:
+        from agent.checkpoint import CheckpointError, CorruptFileError, check_writable_dir
+
         tasks = parse_tasks(args.tasks)
         if args.episodes < 1:
             raise ValueError(f"--episodes {args.episodes}: need at least 1 episode per condition")
-        env_kwargs = {"backend": args.backend, "width": args.width, "height": args.height, "stage": args.stage}
+        env_kwargs: dict[str, Any] = {"backend": args.backend, "width": args.width, "height": args.height,
+                                      "stage": args.stage}
+        task_options = dict(args.task_option)
+        ckpt = checkpoint_options(args.agent, tasks)
+        task_defaults: dict[str, dict[str, Any]] = {}
+        if args.checkpoint_options:
+            if ckpt is None:
+                raise ValueError(f"--checkpoint-options: {args.agent!r} is no checkpoint with a stage.json beside it")
+            env_kwargs.update(ckpt[0])
+            task_defaults = ckpt[1]
+        check_writable_dir(args.out)  # before the episodes, not after
+        if ckpt is not None:
+            print(f"env options: {env_kwargs}" + (f"; from the checkpoint's stage: {task_defaults}"
+                                                   if task_defaults else ""), file=sys.stderr)
+            for w in option_warnings(ckpt, env_kwargs, task_defaults, task_options):
+                print(f"warning: {w} (--checkpoint-options evaluates with the checkpoint's)", file=sys.stderr)
         t0 = time.perf_counter()
-        report = evaluate(args.agent, tasks, args.episodes, args.seed, env_kwargs, dict(args.task_option),
-                          sampled=args.sampled)
+        report = evaluate(args.agent, tasks, args.episodes, args.seed, env_kwargs, task_options,
+                          sampled=args.sampled, trust_pickle=args.trust_pickle, task_defaults=task_defaults)
         elapsed = time.perf_counter() - t0
-    except (ValueError, FileNotFoundError, ImportError) as exc:
+    except (ValueError, TypeError, FileNotFoundError, ImportError, CheckpointError, CorruptFileError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    args.out.mkdir(parents=True, exist_ok=True)
+    report["checkpoint_options"] = bool(task_defaults) or args.checkpoint_options
     (args.out / "report.json").write_text(json.dumps(report, indent=2, sort_keys=True) + "\n")
     (args.out / "report.md").write_text(markdown(report))
     n_eps = sum(len(t["conditions"]) for t in report["tasks"].values()) * args.episodes

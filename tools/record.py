@@ -10,7 +10,6 @@ without one, only the resolution is taken from the checkpoint.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from dataclasses import fields
 from pathlib import Path
@@ -24,7 +23,8 @@ VIEW = 256
 def _env_kwargs(checkpoint: Path, model: Any, task: str) -> tuple[dict[str, Any], dict[str, Any]]:
     stage_json = checkpoint.parent / "stage.json"
     if stage_json.exists():
-        meta = json.loads(stage_json.read_text())
+        from agent.checkpoint import read_json
+        meta = read_json(stage_json)
         kw, agent = dict(meta["env_kwargs"]), meta.get("agent", {})
         if task not in meta.get("env_ids", []):  # another task: keep only the env's own options
             from env.config import EnvConfig
@@ -47,33 +47,26 @@ def _label(img: np.ndarray, lines: list[str]) -> np.ndarray:
 
 
 def record(checkpoint: str | Path, task: str, episodes: int, out: str | Path, seed: int = 0,
-           deterministic: bool = False, fps: int = 10) -> list[Path]:
-    """Write one mp4 per episode into ``out``; returns their paths."""
+           deterministic: bool = False, fps: int = 10, trust_pickle: bool = False) -> list[Path]:
+    """Write one mp4 per episode into ``out``; returns their paths (``trust_pickle``: load the checkpoint with
+    SB3's unpickling loader)."""
     import cv2
     import imageio.v2 as imageio
     import torch
     from stable_baselines3.common.vec_env import DummyVecEnv, VecFrameStack
 
     import env as peekaboo_env
-    from agent.policy import CheckpointError, make_env_fn
+    from agent.checkpoint import CheckpointError, check_writable_dir, load_checkpoint
+    from agent.policy import make_env_fn
     from env.body import DISCRETE_ACTIONS
+    from tools.agents import checkpoint_path
 
-    checkpoint = Path(checkpoint)
-    model = None
-    errors = []
-    for cls_name in ("PPO", "RecurrentPPO"):
-        try:
-            if cls_name == "PPO":
-                from stable_baselines3 import PPO as cls
-            else:
-                from sb3_contrib import RecurrentPPO as cls
-            model = cls.load(checkpoint, device="cpu")
-            break
-        except Exception as e:  # wrong class or corrupt file
-            errors.append(f"{cls_name}: {type(e).__name__}: {e}")
-    if model is None:
-        raise CheckpointError(f"cannot load {str(checkpoint)!r} as PPO or RecurrentPPO: {errors}")
+    if episodes < 1:
+        raise ValueError(f"--episodes {episodes}: need at least 1 episode to record")
+    checkpoint = checkpoint_path(checkpoint)
     env_id = peekaboo_env.check_env_id(task)
+    out = check_writable_dir(out)
+    model = load_checkpoint(checkpoint, trust_pickle=trust_pickle)
     kw, agent = _env_kwargs(checkpoint, model, env_id)
     venv = DummyVecEnv([make_env_fn(env_id, kw, render_mode="rgb_array")])
     if int(agent.get("frame_stack", 1)) > 1:
@@ -82,11 +75,10 @@ def record(checkpoint: str | Path, task: str, episodes: int, out: str | Path, se
             venv.observation_space.shape[:2] != model.observation_space.shape[1:]:
         venv.close()
         raise CheckpointError(f"checkpoint expects observations {model.observation_space.shape} (C,H,W) but "
-                              f"{env_id} gives {venv.observation_space.shape}; pass matching --width/--height")
+                              f"{env_id} gives {venv.observation_space.shape}; the env is rebuilt from the stage.json "
+                              "beside the checkpoint: restore it (it holds the resolution and frame stack)")
     policy = model.policy
     recurrent = hasattr(policy, "lstm_hidden_state_shape")
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
     paths = []
     try:
         for ep in range(episodes):
@@ -148,12 +140,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", required=True, help="folder for the mp4s")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--deterministic", action="store_true", help="greedy actions")
+    p.add_argument("--trust-pickle", action="store_true",
+                   help="load the checkpoint with SB3's unpickling loader (runs code stored in the file: only for "
+                        "files you trust; the default loader never unpickles)")
     a = p.parse_args(argv)
     import env  # noqa: F401
-    from agent.policy import CheckpointError
+    from agent.checkpoint import CheckpointError, CorruptFileError
     try:
-        paths = record(a.checkpoint, a.task, a.episodes, a.out, a.seed, a.deterministic)
-    except (CheckpointError, ValueError) as e:
+        paths = record(a.checkpoint, a.task, a.episodes, a.out, a.seed, a.deterministic, trust_pickle=a.trust_pickle)
+    except (CheckpointError, CorruptFileError, ValueError, FileNotFoundError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     for q in paths:

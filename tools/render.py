@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import shutil
 import sys
 from pathlib import Path
 from typing import Any
@@ -19,6 +21,7 @@ import imageio.v2 as imageio
 import numpy as np
 from tqdm import tqdm
 
+from agent.checkpoint import TMP_MARK, check_writable_dir
 from env.development import STAGES
 from tools.policies import POLICIES, make_policy
 
@@ -42,12 +45,17 @@ def render_episode(task: str, seed: int, steps: int, out: Path, policy: str = "w
     if steps <= 0:
         raise ValueError(f"--steps {steps}: need at least 1 step")
     env_id = peekaboo_env.check_env_id(task)
-    out.mkdir(parents=True, exist_ok=True)
+    e = peekaboo_env.make(env_id, width=width, height=height, backend=backend, **(env_kwargs or {}))  # checks options
+    try:
+        check_writable_dir(out)
+    except ValueError:
+        e.close()
+        raise
+    for stale in out.glob(f".render{TMP_MARK}*"):  # a killed render's partial output
+        shutil.rmtree(stale, ignore_errors=True)
+    final, out = out, out / f".render{TMP_MARK}{os.getpid()}"  # the new output, beside the old until the end
     frames_dir = out / "frames"
-    frames_dir.mkdir(exist_ok=True)
-    for old in frames_dir.glob("*.png"):
-        old.unlink()
-    e = peekaboo_env.make(env_id, width=width, height=height, backend=backend, **(env_kwargs or {}))
+    frames_dir.mkdir(parents=True)
     inner = e.unwrapped
     act = make_policy(policy, seed)
     obs, info = e.reset(seed=seed)
@@ -83,7 +91,23 @@ def render_episode(task: str, seed: int, steps: int, out: Path, policy: str = "w
     over[:, :384] = overhead
     imageio.imwrite(out / "strip.png", np.concatenate([views, over], axis=0))
     (out / "episode.json").write_text(json.dumps(record, indent=1))
+    _swap_in(out, final)
     return record
+
+
+def _swap_in(new: Path, out: Path) -> None:
+    """Move the finished output from ``new`` into ``out``, replacing the previous render's files. A symlinked
+    ``frames/`` is replaced by the new folder, never emptied through (its target is left as it is)."""
+    for name in ("episode.mp4", "strip.png", "episode.json"):
+        os.replace(new / name, out / name)
+    frames, old = out / "frames", out / f".frames{TMP_MARK}{os.getpid()}"
+    if frames.is_symlink():
+        frames.unlink()
+    elif frames.exists():
+        os.replace(frames, old)
+    os.replace(new / "frames", frames)
+    shutil.rmtree(old, ignore_errors=True)  # rmtree never follows symlinks inside it
+    new.rmdir()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -106,7 +130,7 @@ def main(argv: list[str] | None = None) -> int:
         kwargs["age_months"] = a.age_months
     try:
         rec = render_episode(a.task, a.seed, a.steps, a.out, a.policy, a.width, a.height, a.backend, kwargs)
-    except (ValueError, TypeError, ImportError) as exc:
+    except (ValueError, TypeError, ImportError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     print(f"wrote {a.out}/episode.mp4 ({rec['steps']} frames), strip.png, episode.json; "

@@ -84,6 +84,12 @@ class RunOptions:
     files from a source you trust (the default loader rebuilds the learner without unpickling)."""
 
 
+def segment_seed(cfg: CurriculumConfig, index: int, step: int, n_envs: int) -> int:
+    """Env seed of stage ``index`` from checkpoint step ``step`` on (see :mod:`agent.resume`)."""
+    from agent.seeds import segment_seed as seed_of
+    return seed_of(cfg.seed, index, step // cfg.checkpoint_every, n_envs)
+
+
 def stage_dir(out: Path, index: int, stage: StageConfig) -> Path:
     return out / "stages" / f"{index:02d}_{stage.name}"
 
@@ -122,11 +128,7 @@ class StageCallback(BaseCallback):
             while self.next_ckpt <= n:
                 self.next_ckpt += self.cfg.checkpoint_every
             self.checkpoint()
-            fresh_episodes(self.model, self.segment_seed(n))
-
-    def segment_seed(self, n: int) -> int:
-        from agent.seeds import segment_seed
-        return segment_seed(self.cfg.seed, self.index, n // self.cfg.checkpoint_every, self.model.n_envs)
+            fresh_episodes(self.model, segment_seed(self.cfg, self.index, n, self.model.n_envs))
 
     def _on_step(self) -> bool:
         n = self.model.num_timesteps
@@ -343,7 +345,7 @@ def _run_stage(cfg: CurriculumConfig, index: int, stage: StageConfig, sdir: Path
             freeze = FreezeSchedule(stage.transfer if state["transfer"]["transfer"] != "scratch" else "finetune",
                                     int(stage.unfreeze_after * stage.budget))
             if resumed:  # where the uninterrupted stage was at this checkpoint: its segment's env seeds, its RNGs
-                model.env.seed(cb.segment_seed(model.num_timesteps))
+                model.env.seed(segment_seed(cfg, index, model.num_timesteps, model.n_envs))
                 if state.get("rng"):
                     set_rng_state(state["rng"])
             try:
@@ -392,12 +394,12 @@ def _resume_state(cfg: CurriculumConfig, index: int, stage: StageConfig, sdir: P
 
 def _purge_tensorboard(tb: Path, step: int) -> None:
     """Mark the TensorBoard run a resumed stage continues so that its points after ``step`` (logged before the
-    kill, logged again now) are dropped by TensorBoard's reader (a SessionLog START at ``step``)."""
+    kill, logged again now) are dropped by TensorBoard's reader (a SessionLog START just after ``step``)."""
     from stable_baselines3.common.utils import get_latest_run_id
     run_id = get_latest_run_id(str(tb), "ppo")
     if run_id > 0:
         from torch.utils.tensorboard import SummaryWriter
-        SummaryWriter(str(tb / f"ppo_{run_id}"), purge_step=step).close()
+        SummaryWriter(str(tb / f"ppo_{run_id}"), purge_step=step + 1).close()  # keeps points at step
 
 
 def _last_eval_step(sdir: Path) -> int:

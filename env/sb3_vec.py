@@ -176,13 +176,13 @@ def _worker(remote, parent_remote, n_envs: int, env_id: str, kwargs: dict[str, A
                     remote.send(getattr(vec, name)(*args, **kw))
                 elif cmd == "close":
                     break
-            except (EOFError, BrokenPipeError):
+            except (EOFError, ConnectionError):
                 raise
             except Exception as e:  # noqa: BLE001 - the env failed: the learner raises it as one line
                 remote.send(_Failure(f"{type(e).__name__}: {e}"))
                 break
-    except (EOFError, BrokenPipeError, KeyboardInterrupt):
-        pass  # the learner went away
+    except (EOFError, ConnectionError, KeyboardInterrupt):
+        pass  # the learner went away (killed, or closed us mid-rollout)
     finally:
         vec.close()
         remote.close()

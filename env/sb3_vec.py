@@ -4,6 +4,7 @@ or several processes of them, and rollouts run inside those processes by an acto
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -154,7 +155,8 @@ def _worker(remote, parent_remote, n_envs: int, env_id: str, kwargs: dict[str, A
     try:
         vec = SB3BatchedVecEnv(make_batched(n_envs, env_id, **kwargs))
     except Exception as e:  # noqa: BLE001 - the learner reports it as one line
-        remote.send(_Failure(f"{type(e).__name__}: {e}"))
+        with contextlib.suppress(OSError):  # the learner may have gone already (another worker failed first)
+            remote.send(_Failure(f"{type(e).__name__}: {e}"))
         remote.close()
         return
     try:
@@ -179,7 +181,8 @@ def _worker(remote, parent_remote, n_envs: int, env_id: str, kwargs: dict[str, A
             except (EOFError, ConnectionError):
                 raise
             except Exception as e:  # noqa: BLE001 - the env failed: the learner raises it as one line
-                remote.send(_Failure(f"{type(e).__name__}: {e}"))
+                with contextlib.suppress(OSError):
+                    remote.send(_Failure(f"{type(e).__name__}: {e}"))
                 break
     except (EOFError, ConnectionError, KeyboardInterrupt):
         pass  # the learner went away (killed, or closed us mid-rollout)

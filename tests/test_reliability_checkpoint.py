@@ -18,7 +18,7 @@ from tests.reliability_util import ROOT, genuine_checkpoint, tamper, tiny_curric
 
 
 def cli(module: str, *args: str, timeout: float = 300) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", module, *args], cwd=ROOT, capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", module, *args], check=False, cwd=ROOT, capture_output=True, text=True,
                           timeout=timeout)
 
 

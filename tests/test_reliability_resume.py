@@ -20,12 +20,14 @@ from tests.reliability_util import ROOT, tiny_curriculum
 
 
 def train(*args: str, timeout: float = 400) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "agent.train", "--no-progress", *args], cwd=ROOT,
+    return subprocess.run([sys.executable, "-m", "agent.train", "--no-progress", *args], check=False,
+                          cwd=ROOT,
                           capture_output=True, text=True, timeout=timeout)
 
 
 def start(*args: str) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "agent.train", "--no-progress", *args], cwd=ROOT,
+    return subprocess.Popen([sys.executable, "-m", "agent.train", "--no-progress", *args], check=False,
+                          cwd=ROOT,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
 
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 from typing import Any, Callable
 
@@ -12,6 +10,8 @@ import torch
 from stable_baselines3.common.torch_layers import BaseFeaturesExtractor
 from torch import nn
 from torch.nn import functional as F
+
+from agent.checkpoint import atomic_write
 
 ENCODER_FORMAT = "peekaboo-encoder/1"
 
@@ -101,17 +101,8 @@ class EncoderCheckpointError(RuntimeError):
 
 
 def atomic_torch_save(obj: Any, path: str | Path) -> None:
-    """``torch.save`` to a temp file in the same folder, then ``os.replace`` (a crash never leaves half a file)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        torch.save(obj, tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    """``torch.save`` through :func:`agent.checkpoint.atomic_write` (a crash never leaves half a file)."""
+    atomic_write(path, lambda f: torch.save(obj, f))
 
 
 def save_encoder(encoder: InfantEncoder, path: str | Path, **meta: Any) -> Path:

@@ -123,3 +123,22 @@ def test_env_error_inside_a_worker_is_one_line():
     from env.sb3_vec import EnvWorkerError, SubprocBatchedVecEnv
     with pytest.raises(EnvWorkerError, match=r"^an env worker failed: TypeError: unknown env option\(s\) \['colour'\]"):
         SubprocBatchedVecEnv(1, 2, "Peekaboo/FindToy-v1", width=32, height=32, colour="red")
+
+
+@pytest.mark.parametrize("name", ["summary.json", "checkpoint.json"])
+def test_corrupt_run_json_is_one_line_naming_the_file(tmp_path, name):
+    from agent.checkpoint import write_json
+    cur = tiny_curriculum(tmp_path / "c.yaml")
+    cfg = load_curriculum(cur)
+    run = tmp_path / "run"
+    sdir = run / "stages/00_look"
+    sdir.mkdir(parents=True)
+    write_json(run / "curriculum.json", cfg.to_dict())
+    write_json(run / "run.json", {"digest": cfg.digest()})
+    if name == "checkpoint.json":
+        (sdir / "checkpoint.zip").write_bytes(b"")
+    (sdir / name).write_text('{"num_timesteps": 12,\n  oops')
+    r = train("--curriculum", str(cur), "--out", str(run), "--resume", "--n-envs", "1", "--in-process", timeout=120)
+    assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
+    assert r.stderr.strip() == f"error: {sdir / name}:2:3: corrupt JSON (Expecting property name enclosed in double " \
+                               "quotes); restore it from a backup or delete it"

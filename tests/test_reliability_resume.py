@@ -129,3 +129,22 @@ def test_missing_checkpoint_json_is_recovered_from_the_zip(tmp_path):
     assert 640 <= summary["steps_used"] < 640 + 128  # continued from the zip's step, not restarted from 0
     steps = [row["step"] for row in read_jsonl(sdir / "train.jsonl")]
     assert steps == sorted(set(steps))
+
+
+@pytest.mark.slow
+def test_a_kill_before_the_first_checkpoint_leaves_no_stale_log_rows(tmp_path):
+    cur = tiny_curriculum(tmp_path / "c.yaml", budget=100_000)
+    run = tmp_path / "run"
+    sdir = run / "stages/00_look"
+    args = ["--curriculum", str(cur), "--out", str(run), "--n-envs", "1", "--in-process"]
+    proc = start(*args)
+    wait_for(proc, lambda: len(read_jsonl(sdir / "train.jsonl")) >= 2)
+    os.killpg(proc.pid, signal.SIGKILL)  # before the first checkpoint (checkpoint_every 1024)
+    proc.wait()
+    assert not (sdir / "checkpoint.zip").exists()
+    cur.write_text(cur.read_text().replace("budget: 100000", "budget: 64"))  # the stage never checkpointed
+    r = train(*args, "--resume")
+    assert r.returncode == 0, r.stderr[-2000:]
+    steps = [row["step"] for row in read_jsonl(sdir / "train.jsonl")]
+    assert steps == [32, 64]  # the restarted stage's rows only
+    assert [p.name for p in (sdir / "tb").iterdir()] == ["ppo_1"]

@@ -180,8 +180,8 @@ class PolicyAgent:
             self.stack = _frames_stacked(tuple(want.shape), tuple(getattr(have, "shape", ()) or ()))
             if self.stack == 0:
                 raise ValueError(f"checkpoint {path} expects observations of shape {want.shape} but the env gives "
-                                 f"{have.shape}; pass --width/--height (and observations) the policy was trained "
-                                 "with")
+                                 f"{have.shape}; pass --checkpoint-options (its stage.json's resolution) or the "
+                                 "--width/--height it was trained with")
 
     def reset(self, seed: int) -> None:
         self._state = None

@@ -49,13 +49,14 @@ def test_corrupt_checkpoint(tmp_path, capsys):
     bad.write_bytes(b"not a zip")
     assert main(["--agent", str(bad), "--tasks", "cups", "--episodes", "1", "--out", str(tmp_path)]) == 2
     err = capsys.readouterr().err
-    assert "model.zip" in err and "PPO" in err
+    assert "model.zip" in err and "corrupt" in err
 
 
 @pytest.mark.parametrize("recurrent,frame_stack", [(False, 2), (True, 1)])
 def test_trained_checkpoint_end_to_end(tmp_path, recurrent, frame_stack):
     """A real (tiny) PPO / RecurrentPPO trained on the occluder task by agent.policy, saved, then evaluated by
     path; frame-stacked policies get their frames stacked by the evaluator as in training."""
+    from agent.checkpoint import save_model
     from agent.policy import build_model, make_vec_env
     from curriculum.config import AgentConfig, PPOConfig, StageConfig
 
@@ -66,7 +67,7 @@ def test_trained_checkpoint_end_to_end(tmp_path, recurrent, frame_stack):
     try:
         model = build_model(agent, venv, 0, None)
         model.learn(32)
-        model.save(tmp_path / "model.zip")
+        save_model(model, tmp_path / "model.zip", agent)  # as a run saves it: with its agent config
     finally:
         venv.close()
     out = tmp_path / "eval"

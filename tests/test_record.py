@@ -5,6 +5,7 @@ from __future__ import annotations
 import imageio.v2 as imageio
 import pytest
 
+from agent.checkpoint import save_model
 from agent.policy import build_model, make_vec_env
 from curriculum import from_dict
 from curriculum.config import AgentConfig, StageConfig
@@ -17,7 +18,7 @@ def test_record_writes_video(tmp_path):
                                     "randomization": {"n_rooms": 1, "furniture_per_room": 0}})
     agent = AgentConfig(features_dim=32)
     venv = make_vec_env(stage, ["Peekaboo/FindToy-v1"], 1, 32, 32, "mujoco", agent, subprocess=False)
-    build_model(agent, venv, 0, None).save(tmp_path / "model.zip")
+    save_model(build_model(agent, venv, 0, None), tmp_path / "model.zip", agent)
     venv.close()
     assert main(["--checkpoint", str(tmp_path / "model.zip"), "--task", "Peekaboo/FindToy-v1", "--episodes", "1",
                  "--out", str(tmp_path / "vid")]) == 0

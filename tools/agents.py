@@ -12,7 +12,8 @@ named here:
   it, else to the nearest choice object it sees, else turns.
 - ``random``: at the start of each search it picks one of the choice objects it can see uniformly at random
   (its own generator, seeded per episode) and goes there: the chance-level reference.
-- a path: a stable-baselines3 ``PPO`` or sb3-contrib ``RecurrentPPO`` checkpoint (``model.save(...)`` zip).
+- a path: a ``PPO`` / ``RecurrentPPO`` checkpoint of a run (``agent.checkpoint.save_model``; loaded without
+  unpickling by ``agent.checkpoint.load_checkpoint``).
 """
 
 from __future__ import annotations

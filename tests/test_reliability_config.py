@@ -86,7 +86,6 @@ def test_shipped_curricula_pass_the_load_time_check():
         check_curriculum_envs(from_dict(CurriculumConfig, bad))
 
 
-@pytest.mark.slow
 def test_resume_accepts_changes_to_stages_not_started_and_refuses_changes_to_trained_ones(tmp_path):
     cur = tmp_path / "c.yaml"
     two_stages(cur, {"env_kwargs": {"max_steps": 40}})

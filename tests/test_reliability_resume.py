@@ -26,8 +26,7 @@ def train(*args: str, timeout: float = 400) -> subprocess.CompletedProcess:
 
 
 def start(*args: str) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "agent.train", "--no-progress", *args], check=False,
-                          cwd=ROOT,
+    return subprocess.Popen([sys.executable, "-m", "agent.train", "--no-progress", *args], cwd=ROOT,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
 
 

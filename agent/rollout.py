@@ -2,7 +2,7 @@
 
 SB3 alternates policy and envs: every step the env processes wait for the policy's actions, then the policy
 waits for their observations, so on a small machine the cores idle in turn. When the vectorized env can run a
-whole rollout in its processes (:meth:`env.sb3_vec.SubprocBatchedVecEnv.rollout`), each process gets a frozen
+whole rollout in its processes (:meth:`agent.vec_env.SubprocBatchedVecEnv.rollout`), each process gets a frozen
 copy of the policy for the rollout (the weights do not change within one), chooses its own envs' actions, and
 sends the steps back in parts, which the learner files while the next part runs. The data are SB3's: the same
 policy for every transition, the same buffer layout, the same time-limit bootstrap; only the random draws
@@ -26,7 +26,8 @@ from stable_baselines3.common.policies import ActorCriticPolicy
 from stable_baselines3.common.vec_env import VecEnv, VecTransposeImage
 
 from agent.recurrent import InfantLstmPolicy
-from env.sb3_vec import Rollout, SubprocBatchedVecEnv
+from agent.rollout_protocol import Rollout
+from agent.vec_env import SubprocBatchedVecEnv
 
 
 def sample(policy: ActorCriticPolicy, obs: th.Tensor,
@@ -45,7 +46,7 @@ def sample(policy: ActorCriticPolicy, obs: th.Tensor,
 
 
 class PolicyActor:
-    """A picklable copy of a policy that picks actions in an env process (see :class:`env.sb3_vec.RolloutActor`).
+    """A picklable copy of a policy that picks actions in an env process (see :class:`agent.rollout_protocol.RolloutActor`).
 
     :param policy: the learner's policy (an SB3 categorical ``ActorCriticPolicy``); copied by its constructor
         arguments and weights, so the learner can train while the copy acts.
@@ -122,7 +123,7 @@ class RecurrentPolicyActor(PolicyActor):
 
 class _InWorkerRollouts:
     """The rollout loop shared by the PPO and RecurrentPPO learners below: the processes of a
-    :class:`~env.sb3_vec.SubprocBatchedVecEnv` run the rollout with copies of the policy and send it in parts of
+    :class:`~agent.vec_env.SubprocBatchedVecEnv` run the rollout with copies of the policy and send it in parts of
     ``rollout_chunk`` steps; callbacks see every step, in order, with SB3's locals, as its part arrives (the
     policy is the same throughout a rollout, so the checkpoints and evaluations they make are those SB3 would
     make). A callback that stops training drops the steps after it (the envs have taken them)."""
@@ -217,7 +218,7 @@ def _chw(obs: np.ndarray, transpose: bool, axis: int = 1) -> np.ndarray:
 class WorkerRolloutPPO(_InWorkerRollouts, PPO):
     """SB3 PPO whose rollouts run in the env processes when the env can (else SB3's ``collect_rollouts``).
 
-    In-process rollouts need: a :class:`~env.sb3_vec.SubprocBatchedVecEnv` (or one under SB3's
+    In-process rollouts need: a :class:`~agent.vec_env.SubprocBatchedVecEnv` (or one under SB3's
     ``VecTransposeImage``); image observations; a discrete action space; a plain ``ActorCriticPolicy``; no gSDE.
     """
 

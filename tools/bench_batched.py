@@ -34,7 +34,7 @@ def batched_rate(size: int, n_envs: int, seconds: float, env_id: str = ENV_ID, t
 
 def batched_procs_rate(size: int, n_envs: int, procs: int, seconds: float, env_id: str = ENV_ID) -> float:
     """Env steps/s of one SB3 VecEnv over ``procs`` processes × ``n_envs`` batched worlds (pipes included)."""
-    from env.sb3_vec import SubprocBatchedVecEnv
+    from agent.vec_env import SubprocBatchedVecEnv
 
     v = SubprocBatchedVecEnv(n_envs, procs, env_id, width=size, height=size)
     try:

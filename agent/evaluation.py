@@ -17,8 +17,8 @@ from stable_baselines3.common.vec_env import DummyVecEnv, VecEnv, VecFrameStack
 
 from agent.policy import make_env_fn
 from agent.seeds import eval_seeds
+from agent.stats import wilson_interval
 from curriculum.config import AgentConfig
-from tools.evaluate import wilson_interval
 
 
 @dataclass

@@ -27,26 +27,13 @@ from stable_baselines3.common.vec_env import VecEnv, VecTransposeImage
 
 from agent.recurrent import InfantLstmPolicy
 from agent.rollout_protocol import Rollout
+from agent.stepper import PolicyStep, PolicyStepper
 from agent.vec_env import SubprocBatchedVecEnv
 
 
-def sample(policy: ActorCriticPolicy, obs: th.Tensor,
-           generator: th.Generator | None = None) -> tuple[th.Tensor, th.Tensor, th.Tensor]:
-    """``policy(obs)`` of a categorical actor-critic (actions, values, log-probabilities) without building a
-    ``Distribution`` object, which costs about a quarter of a small batch's inference on a CPU."""
-    features = policy.extract_features(obs)
-    if policy.share_features_extractor:
-        latent_pi, latent_vf = policy.mlp_extractor(features)
-    else:
-        latent_pi = policy.mlp_extractor.forward_actor(features[0])
-        latent_vf = policy.mlp_extractor.forward_critic(features[1])
-    log_p = th.log_softmax(policy.action_net(latent_pi), dim=-1)
-    actions = th.multinomial(log_p.exp(), 1, generator=generator)
-    return actions.squeeze(1), policy.value_net(latent_vf), log_p.gather(1, actions).squeeze(1)
-
-
 class PolicyActor:
-    """A picklable copy of a policy that picks actions in an env process (see :class:`agent.rollout_protocol.RolloutActor`).
+    """A picklable copy of a policy that picks actions in an env process (see
+    :class:`agent.rollout_protocol.RolloutActor`), stepped by an :class:`agent.stepper.PolicyStepper`.
 
     :param policy: the learner's policy (an SB3 categorical ``ActorCriticPolicy``); copied by its constructor
         arguments and weights, so the learner can train while the copy acts.
@@ -60,36 +47,28 @@ class PolicyActor:
         self.state = {"cls": type(policy), "data": policy._get_constructor_parameters(),
                       "weights": {k: v.detach().cpu().clone() for k, v in policy.state_dict().items()}}
         self.seed, self.channels_first, self.greedy = seed, channels_first, greedy
-        self._policy: Any = None
-        self._generator: th.Generator | None = None
+        self._stepper: PolicyStepper | None = None
 
     def __getstate__(self) -> dict[str, Any]:
-        return {k: v for k, v in self.__dict__.items() if k not in ("_policy", "_generator")}
+        return {k: v for k, v in self.__dict__.items() if k != "_stepper"}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__dict__.update(state, _policy=None, _generator=None)
+        self.__dict__.update(state, _stepper=None)
 
-    def _build(self) -> Any:
+    def _build(self) -> PolicyStepper:
         th.set_num_threads(1)  # one process per core: the env and its copy of the policy share it
         policy = self.state["cls"](**self.state["data"])
         policy.load_state_dict(self.state["weights"])
-        policy.set_training_mode(False)
-        self._generator = th.Generator().manual_seed(self.seed)
-        return policy
+        return PolicyStepper(policy, self.greedy, self.seed)
 
-    def _input(self, obs: np.ndarray) -> th.Tensor:
-        if self._policy is None:
-            self._policy = self._build()
-        return th.as_tensor(obs.transpose(0, 3, 1, 2) if self.channels_first else obs)
+    def _step(self, obs: np.ndarray, episode_starts: np.ndarray) -> PolicyStep:
+        if self._stepper is None:
+            self._stepper = self._build()
+        return self._stepper(th.as_tensor(obs.transpose(0, 3, 1, 2) if self.channels_first else obs), episode_starts)
 
     def __call__(self, obs: np.ndarray, episode_starts: np.ndarray) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-        x = self._input(obs)
-        with th.no_grad():
-            if self.greedy:
-                actions, values, log_probs = self._policy(x, deterministic=True)
-            else:
-                actions, values, log_probs = sample(self._policy, x, self._generator)
-        return actions.numpy(), {"values": values.numpy().reshape(-1), "log_probs": log_probs.numpy()}
+        step = self._step(obs, episode_starts)
+        return step.actions, {"values": step.values.numpy().reshape(-1), "log_probs": step.log_probs.numpy()}
 
 
 class RecurrentPolicyActor(PolicyActor):
@@ -104,21 +83,18 @@ class RecurrentPolicyActor(PolicyActor):
         super().__init__(policy, seed, channels_first, greedy)
         self.lstm_states = RNNStates(*(tuple(t.detach().cpu().clone() for t in pair) for pair in lstm_states))
 
-    def _build(self) -> Any:
-        policy = super()._build()
-        th.manual_seed(self.seed)  # sb3-contrib's policy draws from torch's global generator (this process's own)
-        return policy
+    def _build(self) -> PolicyStepper:
+        stepper = super()._build()
+        stepper.lstm_states = self.lstm_states
+        return stepper
 
     def __call__(self, obs: np.ndarray, episode_starts: np.ndarray) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-        x = self._input(obs)
-        with th.no_grad():
-            actions, values, log_probs, self.lstm_states = self._policy(
-                x, self.lstm_states, th.as_tensor(episode_starts, dtype=th.float32), deterministic=self.greedy)
-        extras = {"values": values.numpy().reshape(-1), "log_probs": log_probs.numpy()}
-        for name, pair in zip(("pi", "vf"), self.lstm_states):
+        actions, extras = super().__call__(obs, episode_starts)
+        assert self._stepper is not None and self._stepper.lstm_states is not None
+        for name, pair in zip(("pi", "vf"), self._stepper.lstm_states):
             for part, t in zip(("h", "c"), pair):
                 extras[f"{name}_{part}"] = t.numpy().transpose(1, 0, 2).copy()
-        return actions.numpy(), extras
+        return actions, extras
 
 
 class _InWorkerRollouts:

@@ -16,6 +16,7 @@ import json
 import sys
 from pathlib import Path
 
+from agent.cli import add_dataclass_options
 from agent.runner import RunOptions, run_curriculum
 from curriculum.config import CurriculumConfig, load_curriculum
 
@@ -37,7 +38,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--target", required=True, help="stage whose steps-to-graduate are compared")
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
     p.add_argument("--out", required=True)
-    p.add_argument("--n-envs", type=int, default=8, help="parallel envs (2 processes of batched worlds)")
+    add_dataclass_options(p, RunOptions, only=("n_envs",))
     p.add_argument("--arms", nargs="+", choices=("shared", "scratch"), default=["shared", "scratch"],
                    help="which arms to run (e.g. only 'shared' for another transfer mode of the same target)")
     p.add_argument("--plot-only", action="store_true", help="only redraw the plots from --out/results.json")

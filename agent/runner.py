@@ -31,6 +31,7 @@ from agent.evaluation import Evaluator
 from agent.policy import (FreezeSchedule, TorchThreads, apply_transfer, build_model, encoder_of, load_model,
                           make_vec_env)
 from agent.seeds import train_seed
+from agent.process_state import torch_threads
 from curriculum.config import CurriculumConfig, StageConfig, check_stage_env_ids
 
 
@@ -155,10 +156,13 @@ class StageCallback(BaseCallback):
 
 
 def run_curriculum(cfg: CurriculumConfig, out: str | Path, opts: RunOptions) -> list[dict[str, Any]]:
-    """Train through ``cfg``'s stages into ``out``; returns the stage summaries."""
-    import torch
-    torch.set_num_threads(max(1, opts.torch_threads))
-    out = Path(out)
+    """Train through ``cfg``'s stages into ``out``; returns the stage summaries. torch runs with
+    ``opts.torch_threads`` threads meanwhile (one while collecting rollouts) and with its previous count after."""
+    with torch_threads(opts.torch_threads):
+        return _run_stages(cfg, Path(out), opts)
+
+
+def _run_stages(cfg: CurriculumConfig, out: Path, opts: RunOptions) -> list[dict[str, Any]]:
     _prepare_run_dir(cfg, out, opts)
     summaries: list[dict[str, Any]] = []
     prev_encoder: str | None = cfg.agent.init_encoder

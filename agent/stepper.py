@@ -10,8 +10,6 @@ never touches torch's global generator (without a seed it draws from the global 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -19,6 +17,8 @@ import torch as th
 from sb3_contrib.common.recurrent.policies import RecurrentActorCriticPolicy
 from sb3_contrib.common.recurrent.type_aliases import RNNStates
 from stable_baselines3.common.policies import ActorCriticPolicy
+
+from agent.process_state import drawing_from
 
 
 def sample(policy: ActorCriticPolicy, obs: th.Tensor,
@@ -35,23 +35,6 @@ def sample(policy: ActorCriticPolicy, obs: th.Tensor,
     log_p = th.log_softmax(policy.action_net(latent_pi), dim=-1)
     actions = th.multinomial(log_p.exp(), 1, generator=generator)
     return actions.squeeze(1), policy.value_net(latent_vf), log_p.gather(1, actions).squeeze(1)
-
-
-@contextmanager
-def drawing_from(generator: th.Generator | None) -> Iterator[None]:
-    """Within the block, torch's global CPU generator draws ``generator``'s numbers (for code that only knows the
-    global one, like sb3-contrib's distributions); afterwards ``generator`` has advanced and the global generator
-    is as it was. ``None``: the global generator itself."""
-    if generator is None:
-        yield
-        return
-    saved = th.get_rng_state()
-    th.set_rng_state(generator.get_state())
-    try:
-        yield
-    finally:
-        generator.set_state(th.get_rng_state())
-        th.set_rng_state(saved)
 
 
 class FrameStack:
@@ -146,14 +129,3 @@ def _zero_states(policy: Any, n_envs: int) -> RNNStates:
     layers, _, hidden = policy.lstm_hidden_state_shape
     z = th.zeros((layers, n_envs, hidden), device=policy.device)
     return RNNStates((z, z.clone()), (z.clone(), z.clone()))
-
-
-@contextmanager
-def torch_threads(n: int) -> Iterator[None]:
-    """torch uses ``n`` CPU threads within the block and its previous count after it."""
-    before = th.get_num_threads()
-    th.set_num_threads(max(1, n))
-    try:
-        yield
-    finally:
-        th.set_num_threads(before)

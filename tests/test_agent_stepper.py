@@ -9,7 +9,8 @@ import torch as th
 from stable_baselines3.common.vec_env import VecFrameStack
 
 from agent.policy import build_model, make_vec_env
-from agent.stepper import FrameStack, PolicyStepper, drawing_from, torch_threads
+from agent.stepper import FrameStack, PolicyStepper
+from agent.process_state import drawing_from, torch_threads
 from curriculum.config import AgentConfig, PPOConfig, StageConfig
 
 STAGE = StageConfig(name="t", env_ids=("Peekaboo/FindToy-v1",), env_kwargs={"max_steps": 4})

@@ -171,8 +171,11 @@ class PolicyAgent:
     and global generator as they were."""
 
     def __init__(self, path: str | Path, env: gym.Env, sampled: bool = False) -> None:
+        from agent.process_state import global_generators_kept
+
         self.sampled = sampled
-        self.model, self.recurrent = load_checkpoint(path)
+        with global_generators_kept():  # SB3's loader reseeds them
+            self.model, self.recurrent = load_checkpoint(path)
         self.name = Path(path).name
         want, have = self.model.observation_space, env.observation_space
         self.stack = 1
@@ -191,7 +194,7 @@ class PolicyAgent:
         self._start = np.ones((1,), dtype=bool)
 
     def act(self, obs: Any, info: dict[str, Any]) -> Any:
-        from agent.stepper import torch_threads
+        from agent.process_state import torch_threads
 
         # one observation at a time: extra threads only spin (and slow whatever else runs on the machine)
         with torch_threads(1):

@@ -5,7 +5,8 @@ from __future__ import annotations
 import multiprocessing as mp
 import signal
 from pathlib import Path
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import gymnasium as gym
 from stable_baselines3.common.base_class import BaseAlgorithm
@@ -130,7 +131,7 @@ def load_model(agent: AgentConfig, path: str | Path, venv: VecEnv | None) -> Bas
     except ValueError as e:  # SB3: observation/action spaces differ
         raise CheckpointError(f"checkpoint {str(path)!r} does not match this stage's envs ({e}); was the "
                               "curriculum's resolution, frame_stack or recurrence changed?") from None
-    except Exception as e:
+    except Exception as e:  # noqa: BLE001 - SB3's loader raises many types for a corrupt file
         raise CheckpointError(f"checkpoint {str(path)!r} is corrupt or unreadable ({type(e).__name__}: {e}); "
                               "delete it to restart this stage from its start") from None
 

@@ -16,7 +16,7 @@ reset with ``terminal_observation`` in ``info``, one per process and several pro
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 from gymnasium.vector import AutoresetMode, VectorEnv
@@ -55,7 +55,7 @@ class BatchedInfantEnv(VectorEnv):
             differ from the single env on llvmpipe) or each at the origin with its own readback (bit-exact).
     """
 
-    metadata = {"autoreset_mode": AutoresetMode.NEXT_STEP}
+    metadata: ClassVar[dict[str, Any]] = {"autoreset_mode": AutoresetMode.NEXT_STEP}
 
     def __init__(self, num_envs: int, task: str = "find_toy", config: EnvConfig | None = None,
                  tiled: bool = True, **kwargs: Any) -> None:

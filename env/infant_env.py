@@ -35,7 +35,7 @@ the task's config (via ``task_options`` or extra keyword arguments).
 from __future__ import annotations
 
 from dataclasses import fields
-from typing import Any
+from typing import Any, ClassVar
 
 import gymnasium as gym
 import numpy as np
@@ -54,7 +54,7 @@ from scenes.spec import SceneSpec
 class InfantEnv(gym.Env):
     """Gymnasium environment of an infant in a home; see the module docstring."""
 
-    metadata = {"render_modes": ["rgb_array"], "render_fps": 10}
+    metadata: ClassVar[dict[str, Any]] = {"render_modes": ["rgb_array"], "render_fps": 10}
 
     def __init__(self, task: str = "find_toy", render_mode: str | None = None, config: EnvConfig | None = None,
                  **kwargs: Any) -> None:

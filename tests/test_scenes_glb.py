@@ -32,7 +32,7 @@ SIZE = 64
 def scene():
     s = generate_home(np.random.default_rng(3), seed=3)
     sx, sy, syaw = s.spawn
-    ahead = lambda d, side=0.0: (sx + d * math.cos(syaw) - side * math.sin(syaw),  # noqa: E731
+    ahead = lambda d, side=0.0: (sx + d * math.cos(syaw) - side * math.sin(syaw),
                                  sy + d * math.sin(syaw) + side * math.cos(syaw), 0.0)
     mats = (Material("test_red", (0.8, 0.2, 0.2, 1.0)), Material("test_glass", (0.7, 0.8, 0.9, 0.4)))
     # every motion type: free toys (generated), kinematic cups and a yawed screen in view of the spawn pose

@@ -52,7 +52,7 @@ def miniworld_rate(size: int, seconds: float) -> dict[str, Any]:
 
         pyglet.options["headless"] = True
         import miniworld  # noqa: F401
-    except Exception as exc:  # not installed, or no headless GL for pyglet
+    except Exception as exc:  # noqa: BLE001 - not installed, or no headless GL for pyglet
         return {"skipped": f"miniworld unavailable ({type(exc).__name__}: {exc}); pip install miniworld"}
     e = gym.make("MiniWorld-OneRoom-v0", obs_width=size, obs_height=size)
     try:
@@ -139,7 +139,7 @@ def batched_memory_check(steps: int, n_envs: int = 4, size: int = 64) -> dict[st
     v = make_batched(n_envs, width=size, height=size, max_steps=100)
     v.reset(seed=0)
     rng = np.random.default_rng(0)
-    run = lambda n: [v.step(rng.integers(6, size=n_envs)) for _ in range(n // n_envs)]  # noqa: E731
+    run = lambda n: [v.step(rng.integers(6, size=n_envs)) for _ in range(n // n_envs)]
     run(3000)  # first layouts fill llvmpipe's shader cache and malloc arenas
     before, raw_before = _trimmed_rss_mb(), _rss_mb()
     run(steps)

@@ -129,8 +129,8 @@ def evaluate(agent: str, tasks: list[str], episodes: int, seed: int, env_kwargs:
 def markdown(report: dict[str, Any]) -> str:
     """A readable table of the report."""
     lines = [f"# Object-permanence battery: agent `{report['agent']}`", "",
-             f"{report['episodes_per_condition']} episodes per condition, seed {report['seed']}, "
-             f"{report['env'].get('width')}×{report['env'].get('height')}, backend {report['env'].get('backend')}.",
+             (f"{report['episodes_per_condition']} episodes per condition, seed {report['seed']}, "
+              f"{report['env'].get('width')}×{report['env'].get('height')}, backend {report['env'].get('backend')}."),
              "", "| task | condition | kind | successes | rate | 95% CI | chance | notes |",
              "|---|---|---|---|---|---|---|---|"]
     for task, tr in report["tasks"].items():

@@ -69,7 +69,7 @@ def record(checkpoint: str | Path, task: str, episodes: int, out: str | Path, se
                 from sb3_contrib import RecurrentPPO as cls
             model = cls.load(checkpoint, device="cpu")
             break
-        except Exception as e:  # wrong class or corrupt file
+        except Exception as e:  # noqa: BLE001 - wrong class or corrupt file
             errors.append(f"{cls_name}: {type(e).__name__}: {e}")
     if model is None:
         raise CheckpointError(f"cannot load {str(checkpoint)!r} as PPO or RecurrentPPO: {errors}")

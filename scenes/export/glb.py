@@ -203,5 +203,12 @@ def export_scene(scene: SceneSpec, cache_dir: Path | str | None = None, texture_
     return _load(root, manifest)
 
 
-__all__ = ["DATASET_CONFIG", "EXPORT_VERSION", "ExportedObject", "ExportedScene", "SCENE_INSTANCE", "cache_root",
-           "export_scene"]
+__all__ = [
+    "DATASET_CONFIG",
+    "EXPORT_VERSION",
+    "SCENE_INSTANCE",
+    "ExportedObject",
+    "ExportedScene",
+    "cache_root",
+    "export_scene",
+]

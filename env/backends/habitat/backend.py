@@ -303,4 +303,4 @@ def _npq(wxyz: np.ndarray) -> Any:
     return quaternion.quaternion(*(float(v) for v in wxyz))
 
 
-__all__ = ["DEFAULT_EYE_HEIGHT", "HabitatBackend", "INSTALL_HINT", "require_habitat_sim"]
+__all__ = ["DEFAULT_EYE_HEIGHT", "INSTALL_HINT", "HabitatBackend", "require_habitat_sim"]

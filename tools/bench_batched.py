@@ -217,7 +217,7 @@ def format_batched(r: dict[str, Any]) -> str:
                 q = p[name]
                 ph = q.get("phase_s", {})
                 split = (f"; rollouts {ph['rollout']:.1f} s, gradient epochs {ph['train']:.1f} s"
-                         if ph else "")
+                         + (f" = {q['phase_share']:.0%} of the run" if "phase_share" in q else "") if ph else "")
                 lines.append(f"  PPO {label:<25} {q['ppo_steps_per_s']:>6.0f} env-steps/s  ({q['n_envs']} batched "
                              f"worlds; {q['ratio']:.2f}x env-only {q['env_steps_per_s']:.0f}/s"
                              + (f"; {q['vs_naive']:.2f}x naive" if "vs_naive" in q else "") + split + ")")

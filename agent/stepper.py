@@ -98,11 +98,6 @@ class PolicyStepper:
         """Draw sampled actions from a generator seeded with ``seed`` from now on (``None``: the global one)."""
         self.generator = None if seed is None else th.Generator().manual_seed(seed)
 
-    def reset(self) -> None:
-        """Forget the LSTM states and stacked frames (the next call's episode starts zero them anyway)."""
-        self.lstm_states = None
-        self.frames = FrameStack(self.frames.n)
-
     def __call__(self, obs: Any, episode_starts: np.ndarray) -> PolicyStep:
         """One step: ``obs`` an env's observation or a batch of them (numpy, as the env gives them, or a tensor
         already in the policy's layout), ``episode_starts[i]``: env ``i``'s observation is its episode's first."""

@@ -6,6 +6,8 @@
 encoder, with the curriculum's transfer mode). ``scratch``: only the target stage, with a fresh encoder. Writes
 ``results.json``, ``transfer.png`` (steps to graduate) and ``curves.png`` (held-out success of the target stage
 against its env steps, every arm and seed) into ``--out``; ``--plot-only`` redraws them from a finished run.
+``--ray local`` (or ``auto``: the cluster in ``RAY_ADDRESS``) runs the arms × seeds as Ray tasks
+(:mod:`agent.sweep`); a trial that failed for good has an ``error`` row and the command exits 1.
 """
 
 from __future__ import annotations
@@ -65,15 +67,14 @@ def main(argv: list[str] | None = None) -> int:
     # rows of other seeds from an earlier invocation into the same --out are kept (a run can be extended)
     done = json.loads((out / "results.json").read_text()) if (out / "results.json").exists() else []
     results = [r for r in done if r["seed"] not in a.seeds or r["arm"] not in a.arms]
-    trials = [sweep.Trial(f"{arm}_seed{seed}", out / f"{arm}_seed{seed}",
+    trials = [sweep.Trial(out / f"{arm}_seed{seed}", {"arm": arm, "seed": seed},
                           functools.partial(run_trial, c, arm, seed, out / f"{arm}_seed{seed}", a.n_envs))
               for seed in a.seeds for arm, c in variants(cfg, a.target, seed).items() if arm in a.arms]
     failed = []
 
     def record(trial: sweep.Trial, row: dict | None, error: str | None) -> None:
         if error is not None:  # failed for good: reported in results.json, the other trials go on
-            arm, _, seed = trial.name.rpartition("_seed")
-            row = {"arm": arm, "seed": int(seed), "error": error}
+            row = {**trial.key, "error": error}
             failed.append(f"{trial.name}: {error}")
         results.append(row)
         print(json.dumps(row), flush=True)

@@ -56,12 +56,16 @@ class RayOptions:
 class Trial:
     """One unit of a sweep."""
 
-    name: str
-    """Unique name, e.g. ``shared_seed0`` (also the run folder's name)."""
     run_dir: Path
-    """The run folder the trial writes into (resumed from on a retry)."""
+    """The run folder the trial writes into (resumed from on a retry); its name names the trial."""
+    key: dict[str, Any]
+    """What identifies the trial in the results (e.g. arm and seed): a failed trial's row is these and ``error``."""
     fn: Callable[[], dict[str, Any]]
     """Runs the trial and returns its result row; must pickle (a module-level function or a partial of one)."""
+
+    @property
+    def name(self) -> str:
+        return self.run_dir.name
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:

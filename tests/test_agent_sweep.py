@@ -35,7 +35,7 @@ def tiny_curriculum(tmp_path: Path, budget: int = 128, checkpoint_every: int = 1
 def experiment(cur: Path, out: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "agent.experiment", "--curriculum", str(cur), "--target", "approach",
                            "--out", str(out), "--n-envs", "2", *args], cwd=ROOT, capture_output=True, text=True,
-                          timeout=600, env={**os.environ, **(env or {})})
+                          timeout=600, env={**os.environ, **(env or {})}, check=False)
 
 
 def files(run: Path) -> list[str]:
@@ -103,6 +103,6 @@ def test_ray_auto_without_a_cluster_says_how_to_start_one(tmp_path):
     env = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"}
     r = subprocess.run([sys.executable, "-m", "agent.experiment", "--curriculum", "curriculum/smoke.yaml",
                         "--target", "approach", "--out", str(tmp_path / "exp"), "--ray", "auto"], cwd=ROOT,
-                       capture_output=True, text=True, timeout=120, env=env)
+                       capture_output=True, text=True, timeout=120, env=env, check=False)
     assert r.returncode == 2 and "error: no Ray cluster" in r.stderr and "ray start --head" in r.stderr
     assert not (tmp_path / "exp" / "results.json").exists()

@@ -41,12 +41,12 @@ class SweepError(RuntimeError):
 class RayOptions:
     """Where and with what resources the trials run."""
 
-    address: str = "local"
-    """``local``: start a Ray cluster on this machine for this sweep; ``auto``: join the cluster in
+    ray: str = "local"
+    """Which cluster: ``local`` starts one on this machine for this sweep; ``auto`` joins the one in
     ``RAY_ADDRESS`` (or the one ``ray start --head`` started on this machine)."""
-    cpus_per_trial: float = 2.0
+    trial_cpus: float = 2.0
     """CPUs Ray reserves for each trial: what its env processes and learner use."""
-    gpus_per_trial: float = 0.0
+    trial_gpus: float = 0.0
     """GPUs Ray reserves for each trial (fractions share a GPU)."""
     max_retries: int = 2
     """How many times a trial whose worker died is run again before it is reported as failed."""
@@ -74,10 +74,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--ray", choices=("auto", "local"), default=None,
                    help="run the trials as Ray tasks: 'local' starts a cluster on this machine, 'auto' joins the one "
                         "in RAY_ADDRESS (--out must be on storage every node sees); default: one after another here")
-    g.add_argument("--trial-cpus", type=float, default=RayOptions.cpus_per_trial,
+    g.add_argument("--trial-cpus", type=float, default=RayOptions.trial_cpus,
                    help="CPUs each trial reserves (default 2: the 2 env processes of an even --n-envs; the learner "
                         "works while they wait)")
-    g.add_argument("--trial-gpus", type=float, default=RayOptions.gpus_per_trial, help="GPUs each trial reserves")
+    g.add_argument("--trial-gpus", type=float, default=RayOptions.trial_gpus, help="GPUs each trial reserves")
     g.add_argument("--max-retries", type=int, default=RayOptions.max_retries,
                    help="reruns of a trial whose worker died, each from its last checkpoint (default 2)")
 
@@ -113,9 +113,11 @@ def run_trials(trials: list[Trial], opts: RayOptions,
     """Run ``trials`` as Ray tasks; ``on_done(trial, row, error)`` is called in the order they finish (``row``
     None and ``error`` set for a trial that failed for good)."""
     ray = import_ray()
-    started = _connect(ray, opts.address)
+    started = _connect(ray, opts.ray)
     try:
-        task = ray.remote(num_cpus=opts.cpus_per_trial, num_gpus=opts.gpus_per_trial, max_retries=opts.max_retries,
+        if opts.ray == "local":  # (a cluster that autoscales may add the nodes a trial needs)
+            _check_fits(ray, opts)
+        task = ray.remote(num_cpus=opts.trial_cpus, num_gpus=opts.trial_gpus, max_retries=opts.max_retries,
                           retry_exceptions=False, max_calls=1)(_run_trial)
         pending = {task.remote(t.fn, str(t.run_dir)): t for t in trials}
         while pending:
@@ -147,6 +149,15 @@ def _connect(ray: Any, address: str) -> bool:
         raise SweepError(f"no Ray cluster at {'RAY_ADDRESS=' + where if where else 'this machine'} ({e}); start "
                          "one with `ray start --head` and set RAY_ADDRESS=<head>:6379, or use --ray local") from None
     return True
+
+
+def _check_fits(ray: Any, opts: RayOptions) -> None:
+    """A trial that asks for more than the cluster has would wait forever: say so instead."""
+    have = ray.cluster_resources()
+    for name, want, flag in (("CPU", opts.trial_cpus, "--trial-cpus"), ("GPU", opts.trial_gpus, "--trial-gpus")):
+        if want > have.get(name, 0.0):
+            raise SweepError(f"each trial asks for {want:g} {name}s but this machine's Ray cluster has "
+                             f"{have.get(name, 0.0):g}; lower {flag}")
 
 
 def _describe(ray: Any, e: Exception, max_retries: int) -> str:

@@ -106,3 +106,11 @@ def test_ray_auto_without_a_cluster_says_how_to_start_one(tmp_path):
                        capture_output=True, text=True, timeout=120, env=env, check=False)
     assert r.returncode == 2 and "error: no Ray cluster" in r.stderr and "ray start --head" in r.stderr
     assert not (tmp_path / "exp" / "results.json").exists()
+
+
+@needs_ray
+def test_ray_local_refuses_a_trial_the_machine_cannot_hold(tmp_path):
+    r = subprocess.run([sys.executable, "-m", "agent.experiment", "--curriculum", "curriculum/smoke.yaml",
+                        "--target", "approach", "--out", str(tmp_path / "exp"), "--ray", "local", "--trial-cpus",
+                        "1000"], cwd=ROOT, capture_output=True, text=True, timeout=120, check=False)
+    assert r.returncode == 2 and "each trial asks for 1000 CPUs" in r.stderr and "lower --trial-cpus" in r.stderr

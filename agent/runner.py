@@ -26,7 +26,7 @@ import shutil
 import sys
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +48,7 @@ from agent.evaluation import Evaluator
 from agent.policy import FreezeSchedule, TorchThreads, apply_transfer, build_model, encoder_of, make_vec_env
 from agent.resume import fresh_episodes, get_rng_state, set_rng_state
 from agent.seeds import train_seed
+from agent.process_state import torch_threads
 from curriculum.config import CurriculumConfig, StageConfig, check_curriculum_envs, check_stage_env_ids
 
 
@@ -61,15 +62,16 @@ class StageInterrupted(Exception):
 
 @dataclass
 class RunOptions:
-    """How to run (not what to learn)."""
+    """How to run (not what to learn). ``python -m agent.train``'s flags are derived from these fields (names,
+    defaults, and the docstrings as help; :mod:`agent.cli`), so the two cannot drift."""
 
-    n_envs: int = 2
+    n_envs: int = 8
     """Parallel envs; an even number on MuJoCo runs as 2 processes of ``n_envs // 2`` batched worlds."""
-    subprocess: bool = True
-    """Envs in subprocesses (forkserver) rather than in-process."""
+    subprocess: bool = field(default=True, metadata={"aliases": {"--in-process": False}})
+    """Envs in subprocesses (forkserver) rather than in-process (DummyVecEnv)."""
     batched: bool = True
-    """Batch the worlds of each process (see :func:`agent.policy.make_vec_env`); False: one process per env."""
-    backend: str = "mujoco"
+    """Batch the worlds of each process (see :func:`agent.policy.make_vec_env`); off: one process per env."""
+    backend: str = field(default="mujoco", metadata={"choices": ("mujoco", "habitat")})
     """Simulator backend passed to every env."""
     resume: bool = False
     """Continue an interrupted run in the same folder."""
@@ -77,8 +79,9 @@ class RunOptions:
     """Show a tqdm progress bar."""
     until: str | None = None
     """Stop after this stage (inclusive)."""
-    torch_threads: int = 2
-    """Torch CPU threads for the gradient epochs (rollouts always use 1: the envs need the other cores)."""
+    torch_threads: int = field(default_factory=lambda: min(4, os.cpu_count() or 1))
+    """Torch CPU threads for the gradient epochs (rollouts always use 1: the envs need the other cores); default:
+    the CPUs, at most 4."""
     trust_pickle: bool = False
     """Resume from checkpoints with SB3's own loader, which unpickles (runs) code stored in the file; only for
     files from a source you trust (the default loader rebuilds the learner without unpickling)."""
@@ -187,12 +190,12 @@ class StageCallback(BaseCallback):
 
 
 def run_curriculum(cfg: CurriculumConfig, out: str | Path, opts: RunOptions) -> list[dict[str, Any]]:
-    """Train through ``cfg``'s stages into ``out``; returns the stage summaries."""
-    import torch
+    """Train through ``cfg``'s stages into ``out``; returns the stage summaries. torch runs with
+    ``opts.torch_threads`` threads meanwhile (one while collecting rollouts) and with its previous count after.
+    The folder is locked meanwhile (:func:`run_lock`)."""
     out = Path(out)
     check_curriculum_envs(cfg)  # every stage's ids and options, before anything trains
-    with run_lock(out, cfg, opts):
-        torch.set_num_threads(max(1, opts.torch_threads))
+    with run_lock(out, cfg, opts), torch_threads(opts.torch_threads):
         return _run_stages(cfg, out, opts)
 
 

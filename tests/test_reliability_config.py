@@ -119,7 +119,7 @@ def test_resume_accepts_changes_to_stages_not_started_and_refuses_changes_to_tra
 
 
 def test_env_error_inside_a_worker_is_one_line():
-    from env.sb3_vec import EnvWorkerError, SubprocBatchedVecEnv
+    from agent.vec_env import EnvWorkerError, SubprocBatchedVecEnv
     with pytest.raises(EnvWorkerError, match=r"^an env worker failed: TypeError: unknown env option\(s\) \['colour'\]"):
         SubprocBatchedVecEnv(1, 2, "Peekaboo/FindToy-v1", width=32, height=32, colour="red")
 

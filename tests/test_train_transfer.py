@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from agent.encoder import read_encoder
-from agent.policy import CheckpointError
+from agent.checkpoint import CheckpointError
 from agent.runner import RunError, RunOptions, run_curriculum
 from curriculum import from_dict
 from curriculum.config import CurriculumConfig
@@ -78,5 +78,5 @@ def test_corrupt_or_mismatched_checkpoint_is_a_clear_error_and_nothing_is_overwr
     shutil.copy(out / "stages/00_one/model.zip", two / "checkpoint.zip")
     big = dataclasses.replace(cfg, width=48, height=48)
     (out / "run.json").write_text(json.dumps({"digest": big.digest()}))
-    with pytest.raises(CheckpointError, match="does not (match|fit)"):
+    with pytest.raises(CheckpointError, match="does not match the agent config or envs"):
         run_curriculum(big, out, dataclasses.replace(OPTS, resume=True))

@@ -14,7 +14,6 @@ from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.monitor import Monitor
 from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecEnv, VecFrameStack
 
-from agent.checkpoint import CheckpointError  # noqa: F401  (re-exported: raised by the loader)
 from agent.encoder import InfantEncoder, load_encoder, set_trainable
 from agent.recurrent import InfantLstmPolicy
 from agent.rollout import WorkerRolloutPPO, WorkerRolloutRecurrentPPO

@@ -12,7 +12,7 @@ from stable_baselines3.common.torch_layers import BaseFeaturesExtractor
 from torch import nn
 from torch.nn import functional as F
 
-from agent.checkpoint import atomic_write
+from agent.files import atomic_write
 
 ENCODER_FORMAT = "peekaboo-encoder/1"
 

@@ -37,6 +37,7 @@ def test_run_curriculum_restores_torch_threads(tmp_path) -> None:
 
 
 def test_policy_agent_keeps_threads_and_global_generator(tmp_path) -> None:
+    from agent.checkpoint import save_model
     from agent.policy import build_model, make_vec_env
     from curriculum.config import AgentConfig, PPOConfig, StageConfig
     from tools.agents import make_agent
@@ -46,7 +47,7 @@ def test_policy_agent_keeps_threads_and_global_generator(tmp_path) -> None:
     stage = StageConfig(name="t", env_ids=(ENV,))
     venv = make_vec_env(stage, [ENV], 1, 32, 32, "mujoco", agent, subprocess=False, seed=0)
     try:
-        build_model(agent, venv, 0, None).save(tmp_path / "model.zip")
+        save_model(build_model(agent, venv, 0, None), tmp_path / "model.zip", agent)
     finally:
         venv.close()
     before = torch.get_num_threads()

@@ -11,8 +11,8 @@ import env as peekaboo
 from env.seeds import EVAL_SEED_BASE, TRAIN_SEED_MAX, check_train_seed, eval_seed
 
 BATTERY_IDS = {
-    "Peekaboo/Occluder-v1": "occluder", "Peekaboo/Cups-v1": "cups", "Peekaboo/ANotB-v1": "a_not_b",
-    "Peekaboo/DelayedResponse-v1": "delayed_response", "Peekaboo/OccludedTrajectory-v1": "occluded_trajectory",
+    "Peekaboo/Occluder-v2": "occluder", "Peekaboo/Cups-v2": "cups", "Peekaboo/ANotB-v2": "a_not_b",
+    "Peekaboo/DelayedResponse-v2": "delayed_response", "Peekaboo/OccludedTrajectory-v2": "occluded_trajectory",
 }
 
 
@@ -54,8 +54,8 @@ def test_phases_and_info(env_id):
 
 
 @pytest.mark.parametrize("env_id,kwargs", [
-    ("Peekaboo/Cups-v1", {}), ("Peekaboo/Cups-v1", {"n_cups": 4}), ("Peekaboo/Occluder-v1", {}),
-    ("Peekaboo/OccludedTrajectory-v1", {}), ("Peekaboo/DelayedResponse-v1", {"delay_mode": "turn_away"}),
+    ("Peekaboo/Cups-v2", {}), ("Peekaboo/Cups-v2", {"n_cups": 4}), ("Peekaboo/Occluder-v2", {}),
+    ("Peekaboo/OccludedTrajectory-v2", {}), ("Peekaboo/DelayedResponse-v2", {"delay_mode": "turn_away"}),
 ])
 @pytest.mark.parametrize("phase", ["delay", "search"])
 def test_hidden_location_not_in_frame(env_id, kwargs, phase):
@@ -73,7 +73,7 @@ def test_hidden_location_not_in_frame(env_id, kwargs, phase):
 
 
 def test_toy_visible_while_shown_and_in_controls():
-    e = gym.make("Peekaboo/Cups-v1", width=32, height=32, condition="transparent", delay=0.5)
+    e = gym.make("Peekaboo/Cups-v2", width=32, height=32, condition="transparent", delay=0.5)
     _, info = e.reset(seed=3)
     assert info["target_visible"]
     _, info = run_until(e, "search", seed=3)
@@ -82,7 +82,7 @@ def test_toy_visible_while_shown_and_in_controls():
 
 
 def test_lights_out_delay():
-    e = gym.make("Peekaboo/Cups-v1", width=32, height=32, delay=1.0, delay_mode="lights_out")
+    e = gym.make("Peekaboo/Cups-v2", width=32, height=32, delay=1.0, delay_mode="lights_out")
     lit, _ = run_until(e, "hide", seed=2)
     e.step(0)
     obs, _ = run_until_next(e, "delay")
@@ -99,8 +99,8 @@ def run_until_next(e, phase):
 
 
 def test_same_seed_same_frames():
-    a = gym.make("Peekaboo/Occluder-v1", width=32, height=32)
-    b = gym.make("Peekaboo/Occluder-v1", width=32, height=32)
+    a = gym.make("Peekaboo/Occluder-v2", width=32, height=32)
+    b = gym.make("Peekaboo/Occluder-v2", width=32, height=32)
     oa, _ = a.reset(seed=11)
     ob, _ = b.reset(seed=11)
     for _ in range(15):
@@ -110,7 +110,7 @@ def test_same_seed_same_frames():
 
 
 def test_a_not_b_trials():
-    e = gym.make("Peekaboo/ANotB-v1", width=32, height=32, n_a_trials=2, delay=0.0, search_time=0.5)
+    e = gym.make("Peekaboo/ANotB-v2", width=32, height=32, n_a_trials=2, delay=0.0, search_time=0.5)
     _, info = e.reset(seed=5)
     assert info["n_trials"] == 3 and info["a_location"] != info["b_location"]
     done = False
@@ -118,7 +118,7 @@ def test_a_not_b_trials():
         _, _, term, trunc, info = e.step(0)
         done = term or trunc
     assert info["choices"] == [-1, -1, -1] and not info["perseverative_error"]
-    e2 = gym.make("Peekaboo/ANotB-v1", width=32, height=32, condition="no_history")
+    e2 = gym.make("Peekaboo/ANotB-v2", width=32, height=32, condition="no_history")
     assert e2.reset(seed=5)[1]["n_trials"] == 1
 
 
@@ -128,7 +128,7 @@ def test_a_not_b_trials():
 ])
 def test_bad_options(bad, match):
     with pytest.raises((ValueError, TypeError), match=match):
-        gym.make("Peekaboo/Cups-v1", **bad)
+        gym.make("Peekaboo/Cups-v2", **bad)
 
 
 def test_eval_seeds_disjoint_from_training():
@@ -144,7 +144,7 @@ def test_approach_shaping_is_the_same_whichever_location_hides_the_toy():
     differ only in the hiding place get identical shaping for the same actions (so it cannot teach where)."""
     shaping = []
     for target in (0, 1):
-        e = gym.make("Peekaboo/Occluder-v1", width=32, height=32, n_screens=2, screen_distance=0.9,
+        e = gym.make("Peekaboo/Occluder-v2", width=32, height=32, n_screens=2, screen_distance=0.9,
                      approach_weight=1.0, target=target)
         run_until(e, "search", seed=5)
         terms = []

@@ -14,9 +14,9 @@ oracle; ``tools.evaluate`` strips the block for every other agent). The scripted
   it, else to the nearest choice object it sees, else turns.
 - ``random``: at the start of each search it picks one of the choice objects it can see uniformly at random
   (its own generator, seeded per episode) and goes there: the chance-level reference.
-- ``peeking``: never watches the hiding (it acts only in ``search``) and searches by *looking*: it tours
-  vantage points just in front of the choice line (both ends of the display, its middle) and looks at the
-  display from each; the moment it sees the toy it goes to the location nearest to it. When the time left only
+- ``peeking``: never watches the hiding (it acts only in ``search``) and searches by *looking*: it looks around
+  from where it starts, then tours vantage points just in front of the choice line (both ends of the display,
+  its middle) and looks at the display from each; the moment it sees the toy it goes to the location nearest to it. When the time left only
   just suffices to reach a location, it picks one at random. The battery is valid if it stays at chance on every
   hidden condition, whatever the search time, while solving the visible controls.
 - a path: a stable-baselines3 ``PPO`` or sb3-contrib ``RecurrentPPO`` checkpoint (``model.save(...)`` zip).
@@ -62,6 +62,12 @@ def steer(pose: tuple[float, ...], goal: np.ndarray, tolerance: float = 0.15) ->
     if abs(err) > tolerance:
         return LEFT if err > 0 else RIGHT
     return FORWARD
+
+
+def agent_rng(seed: int, name: str) -> np.random.Generator:
+    """An agent's own generator for an episode: seeded by the episode's seed *and* the agent's name, so its draws
+    are independent of the env's (which ``reset(seed)`` seeds with the same number)."""
+    return np.random.default_rng([seed, *name.encode()])
 
 
 class _Scripted:
@@ -126,7 +132,7 @@ class MemorylessAgent(_Scripted):
     name = "memoryless"
 
     def reset(self, seed: int) -> None:
-        self._rng = np.random.default_rng(seed)
+        self._rng = agent_rng(seed, self.name)
         self._rank: dict[str, float] = {}
 
     def act(self, obs: Any, info: dict[str, Any]) -> int:
@@ -152,7 +158,7 @@ class RandomAgent(_Scripted):
     name = "random"
 
     def reset(self, seed: int) -> None:
-        self._rng = np.random.default_rng(seed)
+        self._rng = agent_rng(seed, self.name)
         self._key: tuple[int, str] | None = None
         self._goal: np.ndarray | None = None
 
@@ -176,7 +182,7 @@ class PeekingAgent(_Scripted):
     name = "peeking"
 
     def reset(self, seed: int) -> None:
-        self._rng = np.random.default_rng(seed)
+        self._rng = agent_rng(seed, self.name)
         self._trial = -1
 
     def _start(self, info: dict[str, Any]) -> None:
@@ -204,15 +210,17 @@ class PeekingAgent(_Scripted):
         sides = [-1.0, 1.0] if self._rng.random() < 0.5 else [1.0, -1.0]
         offsets = [sides[0] * (half + 0.35), sides[1] * (half + 0.35), sides[0] * half / 2, sides[1] * half / 2, 0.0]
         self._tour = [centre - back * forward + o * lateral for o in offsets]
-        self._tour = [p for p in self._tour if w.body.free(float(p[0]), float(p[1]), BODY_RADIUS)]
+        self._tour = [np.array(pose[:2])] + [p for p in self._tour if w.body.free(float(p[0]), float(p[1]), BODY_RADIUS)]
         self._looks: list[np.ndarray] = []
         self._leg_steps = 0
         self._dt = self.env.config.control_dt
         self._search_time = task.config.search_time
 
     def _time_to(self, pose: tuple[float, ...], goal: np.ndarray) -> float:
+        """Seconds to turn towards ``goal`` and crawl to it."""
         stage = self.world.body.stage
-        return float(np.hypot(goal[0] - pose[0], goal[1] - pose[1])) / stage.speed + math.pi / stage.turn_rate
+        err = (math.atan2(goal[1] - pose[1], goal[0] - pose[0]) - pose[2] + math.pi) % (2 * math.pi) - math.pi
+        return float(np.hypot(goal[0] - pose[0], goal[1] - pose[1])) / stage.speed + abs(err) / stage.turn_rate
 
     def act(self, obs: Any, info: dict[str, Any]) -> int:
         if info["phase"] != "search":
@@ -226,7 +234,7 @@ class PeekingAgent(_Scripted):
             left = self._search_time - self._steps * self._dt
             if TOY in seen:
                 self._goal = min(self._spots.values(), key=lambda q: float(np.hypot(*(q - seen[TOY]))))
-            elif not self._tour or left < max(self._time_to(pose, q) for q in self._spots.values()) + 1.0:
+            elif not self._tour or left < max(self._time_to(pose, q) for q in self._spots.values()) + 0.6:
                 names = sorted(self._spots)
                 self._goal = self._spots[names[int(self._rng.integers(len(names)))]]
         if self._goal is not None:

@@ -4,9 +4,9 @@ from env.glsetup import configure_gl_env
 
 configure_gl_env()  # before anything imports mujoco
 
-import difflib  # noqa: E402
+import difflib
 
-import gymnasium as gym  # noqa: E402
+import gymnasium as gym
 
 ENV_IDS: dict[str, str] = {
     "Peekaboo/FindToy-v1": "find_toy",

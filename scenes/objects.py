@@ -6,9 +6,8 @@ placing it is just choosing (x, y, yaw).
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import math
+from collections.abc import Callable
 
 from scenes.spec import SceneObject, Shape, Vec3
 

@@ -347,7 +347,7 @@ def load_checkpoint(path: str | Path):
         raise ImportError(f"loading {str(p)!r} needs {exc.name}: pip install stable-baselines3 sb3-contrib") from exc
     try:
         return Algo.load(p, device="cpu"), recurrent
-    except Exception as exc:  # noqa: BLE001 - any failure inside SB3's loader means the same thing here
+    except Exception as exc:
         raise ValueError(f"checkpoint {str(p)!r} could not be loaded as {Algo.__name__} ({expected}): "
                          f"{type(exc).__name__}: {exc}") from exc
 

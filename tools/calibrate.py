@@ -82,10 +82,10 @@ def markdown(data: dict[str, Any]) -> str:
         for key, e in data["results"][agent].items():
             task, label = key.split("/", 1)
             rows.setdefault((task, label), {})[agent] = e
-    lines = [f"Seeds `env.seeds.eval_seed(task, i, {data['seed']})`, i = 0 … n−1; {data['env']['width']}×"
-             f"{data['env']['height']}, stage {data['env']['stage']}, no rendering (the agents read geometry). Each "
-             "cell: successes/episodes, rate [95% Wilson interval]. `@search20s`: the same condition with "
-             "`search_time=20`.", "",
+    head = (f"Seeds `env.seeds.eval_seed(task, i, {data['seed']})`, i = 0 … n−1; stage {data['env']['stage']}, no "
+            "rendering (the agents read geometry). Each cell: successes/episodes, rate [95% Wilson interval]. "
+            "`@search20s`: the same condition with `search_time=20`.")
+    lines = [head, "",
              "| task | condition | kind | chance | " + " | ".join(agents) + " |",
              "|---|---|---|---|" + "---|" * len(agents)]
     for (task, label), cells in rows.items():

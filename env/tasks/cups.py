@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from env.tasks.base import World
-from env.tasks.caregiver import CARRIED, REVEAL_MOVE, STILL, holding, lerp, retreat, rest_pose, smooth, span
+from env.tasks.caregiver import CARRIED, REVEAL_MOVE, STILL, holding, lerp, rest_pose, retreat, smooth, span
 from env.tasks.permanence import PermanenceConfig, PermanenceTask
 from env.tasks.props import CUP_RADIUS, TOY, cup_objects
 from scenes.spec import Material, SceneObject

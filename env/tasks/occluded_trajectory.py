@@ -8,7 +8,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from env.tasks.base import World
-from env.tasks.caregiver import CARRIED, REVEAL_LIFT, REVEAL_MOVE, STILL, holding, retreat, rest_pose, smooth, span
+from env.tasks.caregiver import CARRIED, REVEAL_LIFT, REVEAL_MOVE, STILL, holding, rest_pose, retreat, smooth, span
 from env.tasks.permanence import PermanenceConfig, PermanenceTask
 from env.tasks.props import GATE, TOY, WINGS, gate_object, screen_objects
 from scenes.spec import Material, SceneObject

@@ -10,7 +10,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from env.tasks.base import World
-from env.tasks.caregiver import CARRIED, REVEAL_LIFT, REVEAL_MOVE, holding, retreat, rest_pose, smooth, span
+from env.tasks.caregiver import CARRIED, REVEAL_LIFT, REVEAL_MOVE, holding, rest_pose, retreat, smooth, span
 from env.tasks.display import PARK
 from env.tasks.permanence import PermanenceConfig, PermanenceTask
 from env.tasks.props import TOY, WINGS, screen_objects

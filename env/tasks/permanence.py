@@ -34,6 +34,7 @@ reward terms; ``reward``, ``success``, ``terminated`` and ``info`` only read.
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -43,7 +44,7 @@ import numpy as np
 from env.body import BODY_RADIUS
 from env.tasks.base import PRIVILEGED, Task, TaskConfig, TaskContext, World, horizontal_half_fov
 from env.tasks.caregiver import rest_pose
-from env.tasks.display import PARK, ChoiceLine, Display, fallback_display, find_display
+from env.tasks.display import PARK, ChoiceLine, fallback_display, find_display
 from env.tasks.props import HAND, TOY, ToyChoice, draw_toy, hand_objects, toy_objects
 from env.tasks.trial import PHASES, PhaseClock, TrialRecord
 from scenes.randomization import SceneRandomization
@@ -235,7 +236,7 @@ class PermanenceTask(Task):
                     f"{self.name}: location {i} is {math.degrees(angle):.1f}° off the midline, outside the field of "
                     f"view (±{math.degrees(half):.1f}° at the narrowest fovy {ctx.fovy_min:g}°): {self.fix_hint()}")
         lats = sorted(lat for _, lat in offsets)
-        gaps = [b - a for a, b in zip(lats, lats[1:])]
+        gaps = [b - a for a, b in itertools.pairwise(lats)]
         if gaps and min(gaps) < self.min_spacing - 1e-9:
             raise ValueError(f"{self.name}: neighbouring locations are {min(gaps):.2f} m apart, closer than "
                              f"{self.min_spacing:.2f} m: increase {self.spacing_option}")

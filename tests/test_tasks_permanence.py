@@ -222,3 +222,33 @@ def test_approach_shaping_is_the_same_whichever_location_hides_the_toy():
         e.close()
     assert shaping[0] == shaping[1]
     assert sum(shaping[0]) > 0.1  # crawling towards the screens pays
+
+
+def test_reward_comes_before_the_reveal_which_lifts_the_screens():
+    """The choice is rewarded on the step it is made; the reveal then runs reveal_time with zero reward, lifting
+    the screens, and the episode ends with it."""
+    e = gym.make("Peekaboo/Occluder-v2", width=32, height=32, condition="visible", n_screens=1, reveal_time=1.0)
+    _, info = e.reset(seed=2)
+    rewards, phases = [], []
+    done = False
+    while not done:
+        _, r, term, trunc, info = e.step(1 if info["phase"] == "search" else 0)
+        done = term or trunc
+        rewards.append(r)
+        phases.append(info["phase"])
+    first = phases.index("reveal")
+    assert rewards[first] == 1.0 and info["is_success"] and term and not trunc
+    assert set(rewards[first + 1:]) == {0.0} and len(phases) - first == 11  # the choice step + 1 s
+    assert e.unwrapped.world.position("pb_screen_0")[2] > 0.4  # lifted: the infant sees where the toy was
+    e.close()
+
+
+def test_crossing_the_line_during_a_free_delay_is_a_false_start():
+    e = gym.make("Peekaboo/Cups-v2", width=32, height=32, delay=6.0, delay_mode="free")
+    _, info = e.reset(seed=1)
+    events = []
+    while info["phase"] in ("show", "hide", "delay"):
+        _, _, _, _, info = e.step(1)
+        events += info["events"]
+    assert "false_start" in events and info["phase"] == "reveal" and info["chosen_index"] == -1
+    e.close()

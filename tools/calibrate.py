@@ -110,6 +110,40 @@ def markdown(data: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def plot(data: dict[str, Any], path: Path) -> None:
+    """One panel per task: each condition's rate per agent, 95% Wilson intervals, chance dashed."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    agents = [a for a in data["agents"] if a in data["results"]]
+    tasks = list(dict.fromkeys(k.split("/", 1)[0] for a in agents for k in data["results"][a]))
+    fig, axes = plt.subplots(len(tasks), 1, figsize=(9, 2.3 * len(tasks)), squeeze=False)
+    width = 0.8 / max(len(agents), 1)
+    for ax, task in zip(axes[:, 0], tasks):
+        labels = list(dict.fromkeys(k.split("/", 1)[1] for a in agents for k in data["results"][a]
+                                    if k.startswith(task + "/")))
+        for j, agent in enumerate(agents):
+            for i, label in enumerate(labels):
+                e = data["results"][agent].get(f"{task}/{label}")
+                if not e or not e["episodes"]:
+                    continue
+                rate = e["successes"] / e["episodes"]
+                lo, hi = wilson_interval(e["successes"], e["episodes"])
+                ax.bar(i + (j - (len(agents) - 1) / 2) * width, rate, width, yerr=[[max(rate - lo, 0.0)], [max(hi - rate, 0.0)]],
+                       color=f"C{j}", label=agent if i == 0 else None, capsize=2)
+                if e["chance"] is not None and j == 0:
+                    ax.hlines(e["chance"], i - 0.45, i + 0.45, colors="k", linestyles="--")
+        ax.set_xticks(range(len(labels)), labels, fontsize=6, rotation=12)
+        ax.set_ylim(0, 1.05)
+        ax.set_ylabel(task, fontsize=8)
+    axes[0, 0].legend(fontsize=7, ncol=len(agents), loc="lower right")
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m tools.calibrate", description=__doc__.split("\n\n")[0])
     ap.add_argument("--agents", default=",".join(AGENTS), help="comma-separated scripted agents, in run order")
@@ -122,6 +156,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--max-minutes", type=float, default=7.0, help="stop after this long (rerun to continue)")
     ap.add_argument("--out", type=Path, default=Path("docs/battery/calibration.json"))
     ap.add_argument("--markdown", type=Path, default=None, help="also write the table here")
+    ap.add_argument("--plot", type=Path, default=None, help="also write a figure (PNG) here")
     args = ap.parse_args(argv)
     from tools.agents import SCRIPTED
     from tools.evaluate import parse_tasks
@@ -170,6 +205,8 @@ def main(argv: list[str] | None = None) -> int:
             break
     if args.markdown:
         args.markdown.write_text(markdown(data))
+    if args.plot:
+        plot(data, args.plot)
     print("complete" if complete else f"time is up: rerun the same command to continue ({args.out})", file=sys.stderr)
     return 0 if complete else 3
 

@@ -14,9 +14,13 @@ where the toy was.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
+from env.tasks.base import World
 from env.tasks.display import Display
+from env.tasks.props import HAND
 
 CARRIED = 0.55
 """Fraction of the hide phase by which the toy is in its final place."""
@@ -59,3 +63,28 @@ def holding(toy: np.ndarray, toy_height: float) -> np.ndarray:
 def retreat(last: np.ndarray, rest: np.ndarray, s: float, start: float = CARRIED) -> np.ndarray:
     """Hand position while going from ``last`` back to ``rest`` during [start, STILL] of the hide phase."""
     return lerp(last, rest, span(s, start, STILL))
+
+
+@dataclass(frozen=True)
+class Hand:
+    """The caregiver's hand in one episode: it rests behind the row and holds this layout's toy from above."""
+
+    display: Display
+    """The episode's display (the arm reaches in along its forward axis, from behind)."""
+    row: float
+    """Forward distance of the row of choice objects."""
+    toy_height: float
+    """Height of the layout's toy, metres."""
+
+    def place(self, world: World, position: np.ndarray) -> None:
+        """Put the palm's centre at ``position``."""
+        world.backend.set_pose(HAND, position, self.display.yaw)
+
+    def rest(self, world: World) -> None:
+        """The rest pose, behind and above the row."""
+        self.place(world, rest_pose(self.display, self.row))
+
+    def carry(self, world: World, toy: np.ndarray, s: float) -> None:
+        """Hold the toy at ``toy`` up to :data:`CARRIED` of the hide phase (``s``), then go back to rest."""
+        hand = holding(toy, self.toy_height)
+        self.place(world, retreat(hand, rest_pose(self.display, self.row), s) if s > CARRIED else hand)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from env.tasks.base import World
-from env.tasks.caregiver import CARRIED, REVEAL_MOVE, STILL, holding, lerp, rest_pose, retreat, smooth, span
+from env.tasks.caregiver import CARRIED, REVEAL_MOVE, STILL, lerp, smooth, span
 from env.tasks.permanence import PermanenceConfig, PermanenceTask
 from env.tasks.props import CUP_RADIUS, TOY, cup_objects
 from scenes.spec import Material, SceneObject
@@ -80,8 +80,7 @@ class Cups(PermanenceTask):
         toy[2] = 0.1 * (1 - (2 * a - 1) ** 2)  # a little hop on the way
         lift = CUP_LIFT * (1 - span(s, CARRIED, STILL))
         world.backend.set_pose(TOY, toy, d.yaw)
-        hand = holding(toy, self.toy_height())
-        self.place_hand(world, retreat(hand, rest_pose(d, self.row), s) if s > CARRIED else hand)
+        self.hand.carry(world, toy, s)
         for i, (name, off) in enumerate(zip(self.location_names(), offsets)):
             z = lift
             if phase in ("search", "reveal") and c.condition == "reshown" and i == target:

@@ -8,7 +8,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from env.tasks.base import World
-from env.tasks.caregiver import CARRIED, REVEAL_LIFT, REVEAL_MOVE, STILL, holding, rest_pose, retreat, smooth, span
+from env.tasks.caregiver import CARRIED, REVEAL_LIFT, REVEAL_MOVE, STILL, smooth, span
 from env.tasks.permanence import PermanenceConfig, PermanenceTask
 from env.tasks.props import GATE, TOY, WINGS, gate_object, screen_objects
 from scenes.spec import Material, SceneObject
@@ -92,5 +92,4 @@ class OccludedTrajectory(PermanenceTask):
         f, lat = start + (end - start) * smooth(s / CARRIED)
         toy = d.xyz(f, lat, 0.0)
         world.backend.set_pose(TOY, toy, d.yaw)
-        hand = holding(toy, self.toy_height())
-        self.place_hand(world, retreat(hand, rest_pose(d, self.row), s) if s > CARRIED else hand)
+        self.hand.carry(world, toy, s)

@@ -10,7 +10,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from env.tasks.base import World
-from env.tasks.caregiver import CARRIED, REVEAL_LIFT, REVEAL_MOVE, holding, rest_pose, retreat, smooth, span
+from env.tasks.caregiver import CARRIED, REVEAL_LIFT, REVEAL_MOVE, smooth, span
 from env.tasks.display import PARK
 from env.tasks.permanence import PermanenceConfig, PermanenceTask
 from env.tasks.props import TOY, WINGS, screen_objects
@@ -95,7 +95,7 @@ class Occluder(PermanenceTask):
         target = self.target
         if target is None:
             world.backend.set_pose(TOY, PARK, 0.0)
-            self.hand_at_rest(world)
+            self.hand.rest(world)
             return
         fwd, lat = self.location_offsets()[target]
         start = np.array([fwd - START, 0.0])
@@ -108,7 +108,4 @@ class Occluder(PermanenceTask):
             CARRY_HEIGHT * (1 - smooth((a - 0.75) / 0.25))
         toy = d.xyz(f, la, z)
         world.backend.set_pose(TOY, toy, d.yaw)
-        hand = holding(toy, self.toy_height())
-        if s > CARRIED:
-            hand = retreat(hand, rest_pose(d, self.row), s)
-        self.place_hand(world, hand)
+        self.hand.carry(world, toy, s)

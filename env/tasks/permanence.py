@@ -34,7 +34,6 @@ reward terms; ``reward``, ``success``, ``terminated`` and ``info`` only read.
 
 from __future__ import annotations
 
-import itertools
 import math
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -42,11 +41,12 @@ from typing import Any, ClassVar
 import numpy as np
 
 from env.body import BODY_RADIUS
-from env.tasks.base import PRIVILEGED, Task, TaskConfig, TaskContext, World, horizontal_half_fov
-from env.tasks.caregiver import rest_pose
+from env.tasks.base import PRIVILEGED, Task, TaskConfig, TaskContext, World
+from env.tasks.caregiver import Hand
+from env.tasks.checks import check_display
 from env.tasks.display import PARK, ChoiceLine, fallback_display, find_display
-from env.tasks.props import HAND, TOY, ToyChoice, draw_toy, hand_objects, toy_objects
-from env.tasks.trial import PHASES, PhaseClock, TrialRecord
+from env.tasks.props import TOY, ToyChoice, draw_toy, hand_objects, toy_objects
+from env.tasks.trial import PHASES, Approach, PhaseClock, TrialRecord
 from scenes.randomization import SceneRandomization
 from scenes.spec import Material, SceneObject, SceneSpec
 
@@ -206,77 +206,24 @@ class PermanenceTask(Task):
         drawn = int(world.rng.integers(len(self.location_offsets())))
         return drawn if self.config.target is None else self.config.target
 
-    def toy_height(self) -> float:
-        """Height of this layout's toy, metres."""
-        return self._toy_height
-
-    def place_hand(self, world: World, position: np.ndarray) -> None:
-        """Put the caregiver's hand (palm centre) at ``position``, arm towards the back of the display."""
-        world.backend.set_pose(HAND, position, self.display.yaw)
-
-    def hand_at_rest(self, world: World) -> None:
-        """The hand's rest pose, behind and above the row."""
-        self.place_hand(world, rest_pose(self.display, self.row))
-
-    def _extent(self) -> tuple[float, float]:
+    def extent(self) -> tuple[float, float]:
+        """(depth ahead, half width) of the floor the display needs clear, metres."""
         offsets = self.location_offsets()
         return (max(f for f, _ in offsets) + self.clearance, max(abs(lat) for _, lat in offsets) + self.clearance)
 
     # ------------------------------------------------------------- validation
     def validate(self, context: TaskContext) -> None:
         """Every location in view, apart, reachable in time at the stage's speed, inside the smallest room, and
-        every trial inside the episode limit; else an error naming the fix."""
-        c, ctx = self.config, context
-        offsets = self.location_offsets()
-        half = horizontal_half_fov(ctx.fovy_min, ctx.aspect)
-        for i, (f, lat) in enumerate(offsets):
-            angle = math.atan2(abs(lat), f)
-            if angle > half + 1e-9:
-                raise ValueError(
-                    f"{self.name}: location {i} is {math.degrees(angle):.1f}° off the midline, outside the field of "
-                    f"view (±{math.degrees(half):.1f}° at the narrowest fovy {ctx.fovy_min:g}°): {self.fix_hint()}")
-        lats = sorted(lat for _, lat in offsets)
-        gaps = [b - a for a, b in itertools.pairwise(lats)]
-        if gaps and min(gaps) < self.min_spacing - 1e-9:
-            raise ValueError(f"{self.name}: neighbouring locations are {min(gaps):.2f} m apart, closer than "
-                             f"{self.min_spacing:.2f} m: increase {self.spacing_option}")
-        if self.line.forward < BODY_RADIUS + 0.3:
-            raise ValueError(f"{self.name}: the choice line ({self.row:.2f} - touch_distance {c.touch_distance:g} m) "
-                             f"is too close to the infant's start: reduce touch_distance or increase "
-                             f"{self.distance_option}")
-        depth = self._extent()[0]
-        if depth > ctx.room_half_min + 0.5:
-            raise ValueError(f"{self.name}: the display needs {depth:.2f} m of clear floor ahead, which the smallest "
-                             f"room (room_half_size low {ctx.room_half_min:g} m) may not have: reduce "
-                             f"{self.distance_option} to <= {ctx.room_half_min + 0.5 - (depth - self.row):.2f} or "
-                             f"raise the randomization's room_half_size")
-        if ctx.speed <= 0:
-            raise ValueError(f"{self.name}: the {ctx.stage!r} stage does not travel (speed 0), so no location can be "
-                             "chosen; use the crawling or walking stage (or lying, with a long search_time)")
-        need = 0.0
-        for f, lat in offsets:
-            cross = (self.line.forward, lat * self.line.forward / f)
-            turn = abs(math.atan2(cross[1], cross[0])) / ctx.turn_rate
-            need = max(need, turn + math.hypot(*cross) / ctx.speed + 3 * ctx.control_dt + 0.5)
-        if c.search_time < need:
-            raise ValueError(f"{self.name}: search_time={c.search_time:g} s is too short for the {ctx.stage!r} stage "
-                             f"({ctx.speed:g} m/s): reaching the farthest location takes about {need:.1f} s; pass "
-                             f"search_time >= {math.ceil(need)}")
-        trial = c.show_time + c.hide_time + c.delay + c.search_time + c.reveal_time
-        steps = math.ceil(self.n_trials() * trial / ctx.control_dt - 1e-6) + 2
-        if c.max_steps is None:
-            self.max_steps = steps
-        elif c.max_steps < steps:
-            raise ValueError(f"{self.name}: max_steps={c.max_steps} ends the episode before its last trial does "
-                             f"({self.n_trials()} trial(s) × {trial:g} s at control_dt={ctx.control_dt:g} need "
-                             f"{steps} steps): pass max_steps >= {steps}, or leave it unset to derive it")
+        every trial inside the episode limit (:func:`env.tasks.checks.check_display`); ``max_steps`` derived
+        unless given."""
+        self.max_steps = check_display(self, context)
 
     # ------------------------------------------------------------- Task hooks
     def build(self, scene: SceneSpec, rng: np.random.Generator,
               randomization: SceneRandomization | None = None) -> SceneSpec:
         """Add the display, the toy (drawn from the toy set) and the caregiver's hand; reserve a fallback display
         spot in the first room (see :func:`env.tasks.display.fallback_display`)."""
-        depth, half = self._extent()
+        depth, half = self.extent()
         self._fallback, scene = fallback_display(scene, rng, depth, half)
         toy: ToyChoice = draw_toy(rng, randomization)
         objs, mats = self.display_objects()
@@ -287,8 +234,9 @@ class PermanenceTask(Task):
         return scene.with_objects(*objs, *toy_objs, *hand_objs, materials=tuple(mats + toy_mats + hand_mats))
 
     def reset(self, world: World) -> None:
-        depth, half = self._extent()
+        depth, half = self.extent()
         self.display = find_display(world, depth, half, self._fallback, skip=TOY)
+        self.hand = Hand(self.display, self.row, self._toy_height)
         self.record = TrialRecord(self.trial_targets(world))
         c = self.config
         self.clock = PhaseClock(c.show_time, c.hide_time, c.delay, c.search_time, c.reveal_time)
@@ -301,7 +249,7 @@ class PermanenceTask(Task):
         p = world.body.pose
         p.x, p.y, p.yaw, p.pitch = d.x, d.y, d.yaw, 0.0
         self.clock.begin(world.time)
-        self._nearest: float | None = None
+        self._approach = Approach()
         world.frozen = True
         world.backend.set_lights(True)
         self.start_trial(world)
@@ -320,7 +268,10 @@ class PermanenceTask(Task):
         if before == "search":
             terms["step"] = -c.step_cost
             if c.approach_weight:
-                terms["approach"] = c.approach_weight * self._approach_progress(world)
+                p = world.body.pose
+                spots = [world.position(n) for n in self.location_names()]
+                terms["approach"] = c.approach_weight * self._approach.progress(
+                    min(math.hypot(q[0] - p.x, q[1] - p.y) for q in spots))
         if before == "search" or (before == "delay" and c.delay_mode == "free"):
             p = world.body.pose
             if self.line.crossed(self.display, p.x, p.y):
@@ -361,14 +312,6 @@ class PermanenceTask(Task):
         elif phase in ("search", "reveal"):
             world.backend.set_lights(True)
             world.body.pose.yaw = self.display.yaw if mode == "turn_away" else world.body.pose.yaw
-
-    def _approach_progress(self, world: World) -> float:
-        """Metres closed on the nearest choice location since the last search step (0 on the first)."""
-        p = world.body.pose
-        d = min(math.hypot(q[0] - p.x, q[1] - p.y) for q in (world.position(n) for n in self.location_names()))
-        progress = 0.0 if self._nearest is None else self._nearest - d
-        self._nearest = d
-        return progress
 
     def reward(self, world: World) -> dict[str, float]:
         """The reward terms :meth:`after_physics` recorded for this step."""

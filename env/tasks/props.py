@@ -14,7 +14,7 @@ import numpy as np
 
 from scenes import objects
 from scenes.randomization import SceneRandomization
-from scenes.spec import Material, SceneObject
+from scenes.spec import Material, SceneObject, Shape
 
 TOY = "pb_toy"
 """Scene name of the battery's toy."""
@@ -87,8 +87,6 @@ def screen_objects(n: int, half_width: float) -> tuple[list[SceneObject], list[M
 
 def wing(name: str) -> SceneObject:
     """A side panel reaching back from its frame (at the row's end) along +x by :data:`WING_DEPTH`."""
-    from scenes.spec import Shape
-
     h = SCREEN_HEIGHT / 2
     return SceneObject(name, "occluder", (Shape("box", (WING_DEPTH / 2, PANEL, h), _SCREEN_MAT.name,
                                                 (WING_DEPTH / 2, 0.0, h)),),

@@ -102,3 +102,17 @@ class TrialRecord:
     def success(self) -> bool:
         """The last trial's search is over and chose the target (catch trial: chose nothing)."""
         return len(self.choices) == len(self.targets) and self.choices[-1] == self.targets[-1]
+
+
+@dataclass
+class Approach:
+    """Potential-based shaping: metres closed on the nearest choice location since the last search step."""
+
+    nearest: float | None = None
+    """Distance to the nearest location at the last search step (None before the first)."""
+
+    def progress(self, distance: float) -> float:
+        """Metres closed since the last call (0 on the first), given the distance now."""
+        out = 0.0 if self.nearest is None else self.nearest - distance
+        self.nearest = distance
+        return out

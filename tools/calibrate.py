@@ -8,7 +8,8 @@ agents read geometry, not pixels). Episode ``i`` of a condition always has the h
 ``env.seeds.eval_seed(task, i, --seed)``, so chunks add up to exactly the run one long command would make. After
 each chunk the counts are saved to ``--out`` (JSON); a later call resumes where the file stops, and stops itself
 after ``--max-minutes`` (exit code 3: more to do), so a long calibration can run in short turns on a shared
-machine. Hidden conditions come first, then controls; agents in the order given. ``--markdown`` writes the table
+machine. Every condition first gets ``--first-pass`` episodes, then all go on to ``--episodes``; within a pass
+hidden conditions come first, then controls; agents in the order given. ``--markdown`` writes the table
 (rates, 95% Wilson intervals, chance, exact counts) next to the JSON.
 """
 
@@ -150,6 +151,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--tasks", default="all", help=f"'all' or a comma-separated list of {list(BATTERY)}")
     ap.add_argument("--episodes", type=int, default=1000, help="episodes per condition")
     ap.add_argument("--chunk", type=int, default=250, help="episodes per saved chunk")
+    ap.add_argument("--first-pass", type=int, default=250,
+                    help="every condition first reaches this many episodes, then all go on to --episodes")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--long-search", type=float, default=20.0,
                     help="search_time of the peeking agent's extra hidden runs (0: none)")
@@ -184,16 +187,18 @@ def main(argv: list[str] | None = None) -> int:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     deadline = time.monotonic() + 60 * args.max_minutes
     complete = True
-    for agent, task, label, opts, _ in plan(agents, tasks, args.long_search):
+    passes = [(goal, unit) for goal in sorted({min(args.first_pass, args.episodes), args.episodes})
+              for unit in plan(agents, tasks, args.long_search)]
+    for goal, (agent, task, label, opts, _) in passes:
         key = f"{task}/{label}"
         while True:
             done = data["results"].get(agent, {}).get(key, {}).get("episodes", 0)
-            if done >= args.episodes:
+            if done >= goal:
                 break
             if time.monotonic() > deadline:
                 complete = False
                 break
-            n = min(args.chunk, args.episodes - done)
+            n = min(args.chunk, goal - done)
             t0 = time.perf_counter()
             entry = run_condition(task, label, opts, agent, n, args.seed, env_kwargs, _Quiet(), first=done)
             res = data["results"].setdefault(agent, {})

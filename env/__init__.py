@@ -44,12 +44,15 @@ def _retired(env_id: str):
 
 def register_all() -> None:
     """Register every id in :data:`ENV_IDS` and :data:`LEGACY_IDS`, and the :data:`RETIRED_IDS` as ids whose
-    ``gym.make`` raises an error naming the replacement (idempotent)."""
+    ``gym.make`` raises an error naming the replacement (idempotent). Each current id's vector entry point is
+    :class:`env.batched.BatchedInfantEnv`: ``gymnasium.make_vec(id, num_envs=N, vectorization_mode=
+    "vector_entry_point")`` renders its N worlds as one batch."""
     ids = {env_id: (task, {}) for env_id, task in ENV_IDS.items()} | LEGACY_IDS
     for env_id, (task, options) in ids.items():
         if env_id not in gym.registry:
             gym.register(env_id, entry_point="env.infant_env:InfantEnv", kwargs={"task": task, **options},
-                         max_episode_steps=None, disable_env_checker=True)
+                         max_episode_steps=None, disable_env_checker=True,
+                         vector_entry_point="env.batched:BatchedInfantEnv")
     for env_id in RETIRED_IDS:
         if env_id not in gym.registry:
             gym.register(env_id, entry_point=_retired(env_id), disable_env_checker=True)

@@ -218,7 +218,7 @@ class PeekingAgent(_Scripted):
 
     def _time_to(self, pose: tuple[float, ...], goal: np.ndarray) -> float:
         """Seconds to turn towards ``goal`` and crawl to it."""
-        stage = self.world.body.stage
+        stage = self.world.body.posture
         err = (math.atan2(goal[1] - pose[1], goal[0] - pose[0]) - pose[2] + math.pi) % (2 * math.pi) - math.pi
         return float(np.hypot(goal[0] - pose[0], goal[1] - pose[1])) / stage.speed + abs(err) / stage.turn_rate
 
@@ -264,17 +264,18 @@ class PeekingAgent(_Scripted):
 
 class PolicyAgent:
     """A trained stable-baselines3 policy (feed-forward ``PPO`` or recurrent ``RecurrentPPO``): greedy actions, or
-    ``sampled`` from the policy as in training (torch's generator seeded per episode, so reports repeat)."""
+    ``sampled`` from the policy as in training (its own generator seeded per episode, so reports repeat), stepped
+    by :class:`agent.stepper.PolicyStepper`. It acts with one torch thread and leaves the process's torch threads
+    and global generator as they were."""
 
     privileged = False
 
     def __init__(self, path: str | Path, env: gym.Env, sampled: bool = False) -> None:
-        import torch
+        from agent.process_state import global_generators_kept
 
-        # one observation at a time: extra threads only spin (and slow whatever else runs on the machine)
-        torch.set_num_threads(1)
         self.sampled = sampled
-        self.model, self.recurrent = load_checkpoint(path)
+        with global_generators_kept():  # SB3's loader reseeds them
+            self.model, self.recurrent = load_checkpoint(path)
         self.name = Path(path).name
         want, have = self.model.observation_space, env.observation_space
         self.stack = 1
@@ -286,28 +287,18 @@ class PolicyAgent:
                                  "with")
 
     def reset(self, seed: int) -> None:
-        self._state = None
-        self._start = np.ones((1,), dtype=bool)
-        self._frames: np.ndarray | None = None
-        if self.sampled:
-            import torch
-            torch.manual_seed(seed)
+        from agent.stepper import PolicyStepper
 
-    def _stacked(self, obs: np.ndarray) -> np.ndarray:
-        """The last ``stack`` frames along channels, oldest first, zeros before the episode's first (as SB3's
-        ``VecFrameStack`` gives them in training)."""
-        if self.stack == 1:
-            return obs
-        if self._frames is None:
-            self._frames = np.zeros((*obs.shape[:-1], obs.shape[-1] * self.stack), obs.dtype)
-        c = obs.shape[-1]
-        self._frames[..., :-c] = self._frames[..., c:]
-        self._frames[..., -c:] = obs
-        return self._frames
+        self._step = PolicyStepper(self.model.policy, deterministic=not self.sampled,
+                                   seed=seed if self.sampled else None, frame_stack=self.stack)
+        self._start = np.ones((1,), dtype=bool)
 
     def act(self, obs: Any, info: dict[str, Any]) -> Any:
-        action, self._state = self.model.predict(self._stacked(obs), state=self._state,
-                                                 episode_start=self._start, deterministic=not self.sampled)
+        from agent.process_state import torch_threads
+
+        # one observation at a time: extra threads only spin (and slow whatever else runs on the machine)
+        with torch_threads(1):
+            action = self._step(obs, self._start).actions[0]
         self._start = np.zeros((1,), dtype=bool)
         return int(action) if np.ndim(action) == 0 else action
 

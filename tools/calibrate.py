@@ -24,7 +24,8 @@ from pathlib import Path
 from typing import Any
 
 from env.tasks import task_class
-from tools.evaluate import BATTERY, run_condition, wilson_interval
+from agent.stats import wilson_interval
+from tools.evaluate import BATTERY, run_condition
 
 AGENTS = ("peeking", "memoryless", "random", "oracle")
 """Default agents, in the order they run."""

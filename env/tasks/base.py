@@ -60,8 +60,8 @@ class TaskContext:
     """Simulated seconds per env step."""
     room_half_min: float
     """Smallest half extent a room can have, metres."""
-    stage: str = ""
-    """The developmental stage's name (for error messages)."""
+    posture: str = ""
+    """The developmental stage's (posture's) name, as the env's ``stage=`` option gives it (for error messages)."""
 
 
 class World:

@@ -44,7 +44,7 @@ def check_display(task: PermanenceTask, context: TaskContext) -> int:
                          f"{task.distance_option} to <= {ctx.room_half_min + 0.5 - (depth - task.row):.2f} or "
                          f"raise the randomization's room_half_size")
     if ctx.speed <= 0:
-        raise ValueError(f"{task.name}: the {ctx.stage!r} stage does not travel (speed 0), so no location can be "
+        raise ValueError(f"{task.name}: the {ctx.posture!r} stage does not travel (speed 0), so no location can be "
                          "chosen; use the crawling or walking stage (or lying, with a long search_time)")
     need = 0.0
     for f, lat in offsets:
@@ -52,7 +52,7 @@ def check_display(task: PermanenceTask, context: TaskContext) -> int:
         turn = abs(math.atan2(cross[1], cross[0])) / ctx.turn_rate
         need = max(need, turn + math.hypot(*cross) / ctx.speed + 3 * ctx.control_dt + 0.5)
     if c.search_time < need:
-        raise ValueError(f"{task.name}: search_time={c.search_time:g} s is too short for the {ctx.stage!r} stage "
+        raise ValueError(f"{task.name}: search_time={c.search_time:g} s is too short for the {ctx.posture!r} stage "
                          f"({ctx.speed:g} m/s): reaching the farthest location takes about {need:.1f} s; pass "
                          f"search_time >= {math.ceil(need)}")
     trial = c.show_time + c.hide_time + c.delay + c.search_time + c.reveal_time

@@ -4,17 +4,14 @@ from __future__ import annotations
 
 import itertools
 import math
-from typing import TYPE_CHECKING
+from typing import Any
 
 from env.body import BODY_RADIUS
 from env.tasks.base import TaskContext, horizontal_half_fov
 
-if TYPE_CHECKING:
-    from env.tasks.permanence import PermanenceTask
 
-
-def check_display(task: PermanenceTask, context: TaskContext) -> int:
-    """Raise ``ValueError`` naming the fix unless every location is in the field of view (at the narrowest fov
+def check_display(task: Any, context: TaskContext) -> int:
+    """For a :class:`env.tasks.permanence.PermanenceTask` (not imported: it imports this module), raise ``ValueError`` naming the fix unless every location is in the field of view (at the narrowest fov
     the randomization allows), neighbours are ``task.min_spacing`` apart, the choice line lies ahead of the start,
     the display fits the smallest room, the stage travels fast enough to reach the farthest location within
     ``search_time``, and ``max_steps`` (if given) covers every trial. Returns the episode's step limit (derived

@@ -90,6 +90,10 @@ class AgentConfig:
     """Stack this many frames (the cheap alternative to recurrence); 1 = off."""
     init_encoder: str | None = None
     """Optional encoder checkpoint (``encoder.pt``) the first stage starts from."""
+    privileged: bool = False
+    """Upper bound only: give the agent the hidden location (a one-hot beside the image, read from the
+    simulator; :mod:`agent.privileged`). Every output of such a run says ``privileged``; never for a claim about
+    memory or learning from experience."""
     ppo: PPOConfig = field(default_factory=PPOConfig)
     """PPO hyper-parameters."""
 
@@ -98,6 +102,9 @@ class AgentConfig:
             raise ConfigError(f"agent.frame_stack={self.frame_stack}: must be >= 1")
         if self.recurrent and self.frame_stack > 1:
             raise ConfigError("agent.recurrent and agent.frame_stack > 1 are alternatives; choose one")
+        if self.privileged and self.frame_stack > 1:
+            raise ConfigError("agent.privileged needs no frame stack (the location is given every step); "
+                              "set agent.frame_stack: 1")
 
 
 @dataclass(frozen=True)

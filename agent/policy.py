@@ -90,7 +90,11 @@ class TorchThreads(BaseCallback):
 
 def algo_class(agent: AgentConfig) -> type[BaseAlgorithm]:
     """PPO, or sb3-contrib RecurrentPPO when ``agent.recurrent``; both collect their rollouts in the env
-    processes where the env can run them there (:mod:`agent.rollout`)."""
+    processes where the env can run them there (:mod:`agent.rollout`); ``agent.sequences: episode`` trains the
+    recurrent one on whole-episode sequences (:mod:`agent.episodes`)."""
+    if agent.recurrent and agent.sequences == "episode":
+        from agent.episodes import EpisodeRecurrentPPO
+        return EpisodeRecurrentPPO
     return WorkerRolloutRecurrentPPO if agent.recurrent else WorkerRolloutPPO
 
 

@@ -86,6 +86,10 @@ class AgentConfig:
     """Use sb3-contrib RecurrentPPO (CNN + LSTM) instead of PPO: permanence needs memory."""
     lstm_hidden_size: int = 128
     """LSTM width when ``recurrent``."""
+    sequences: Literal["sb3", "episode"] = "sb3"
+    """Gradient sequences of a recurrent learner: ``sb3`` (sb3-contrib: slices of the rollout cut at episode
+    starts, each from a stored state without gradient) or ``episode`` (every loss term's sequence runs from its
+    episode's first step, the part seen in earlier rollouts included: :mod:`agent.episodes`)."""
     frame_stack: int = 1
     """Stack this many frames (the cheap alternative to recurrence); 1 = off."""
     init_encoder: str | None = None
@@ -102,6 +106,10 @@ class AgentConfig:
             raise ConfigError(f"agent.frame_stack={self.frame_stack}: must be >= 1")
         if self.recurrent and self.frame_stack > 1:
             raise ConfigError("agent.recurrent and agent.frame_stack > 1 are alternatives; choose one")
+        if self.sequences not in ("sb3", "episode"):
+            raise ConfigError(f"agent.sequences={self.sequences!r}: use 'sb3' or 'episode'")
+        if self.sequences == "episode" and not self.recurrent:
+            raise ConfigError("agent.sequences='episode' is for a recurrent learner; set agent.recurrent: true")
         if self.privileged and self.frame_stack > 1:
             raise ConfigError("agent.privileged needs no frame stack (the location is given every step); "
                               "set agent.frame_stack: 1")

@@ -159,7 +159,7 @@ class EpisodeRecurrentPPO(WorkerRolloutRecurrentPPO):
         super()._setup_model()
         old = self.rollout_buffer
         if not isinstance(old, RecurrentRolloutBuffer):
-            raise ValueError("agent.sequences='episode' needs image observations (not a dict observation)")
+            raise TypeError("agent.sequences='episode' needs image observations (not a dict observation)")
         self.rollout_buffer = EpisodeSequenceBuffer(
             self.n_steps, self.observation_space, self.action_space, old.hidden_state_shape, self.device,
             gamma=self.gamma, gae_lambda=self.gae_lambda, n_envs=self.n_envs)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import signal
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import gymnasium as gym
 from stable_baselines3.common.base_class import BaseAlgorithm

@@ -12,6 +12,7 @@ The hidden location is read here only as the probe's *label*; it never enters th
 
 from __future__ import annotations
 
+from itertools import pairwise
 from typing import Any
 
 import numpy as np
@@ -96,7 +97,7 @@ def _fill_targets(rec: Recording) -> None:
     t_len, n = rec.target.shape
     for e in range(n):
         starts = [*np.flatnonzero(rec.episode_start[:, e]), t_len]
-        for a, b in zip(starts[:-1], starts[1:]):
+        for a, b in pairwise(starts):
             known = rec.target[a:b, e][rec.target[a:b, e] >= 0]
             if len(known):
                 rec.target[a:b, e] = known[-1]
@@ -115,7 +116,7 @@ def linear_probe(x: np.ndarray, y: np.ndarray, n_classes: int, train_frac: float
     the rest: held-out accuracy with its 95% Wilson interval, and chance (the majority class of the test rows)."""
     rng = np.random.default_rng(seed)
     idx = rng.permutation(len(y))
-    n_train = int(round(train_frac * len(y)))
+    n_train = round(train_frac * len(y))
     tr, te = idx[:n_train], idx[n_train:]
     if len(tr) < 2 or len(te) < 1:
         raise ValueError(f"probe needs more rows than {len(y)}")
@@ -137,5 +138,5 @@ def linear_probe(x: np.ndarray, y: np.ndarray, n_classes: int, train_frac: float
     k_test = int((pred[te] == y[te]).sum())
     counts = np.bincount(y[te], minlength=n_classes)
     return {"train_acc": float((pred[tr] == y[tr]).mean()), "test_acc": k_test / len(te),
-            "test_ci95": list(wilson_interval(k_test, len(te))), "n_train": int(len(tr)), "n_test": int(len(te)),
+            "test_ci95": list(wilson_interval(k_test, len(te))), "n_train": len(tr), "n_test": len(te),
             "chance": float(counts.max() / len(te))}

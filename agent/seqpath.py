@@ -10,6 +10,7 @@ images) and :func:`gradient_path` counts, per trial, whether the hiding and the 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from itertools import pairwise
 from typing import Any
 
 import numpy as np
@@ -90,10 +91,10 @@ PHASE_CODES = {"show": 0, "hide": 1, "delay": 2, "search": 3}
 def trials(rec: Recording) -> list[dict[str, Any]]:
     """The complete episodes of a recording: env, first and last step, hide steps, first search step, choice."""
     out = []
-    t_len, n_envs = rec.phase.shape
+    n_envs = rec.phase.shape[1]
     for e in range(n_envs):
         starts = np.flatnonzero(rec.episode_start[:, e])
-        for a, b in zip(starts[:-1], starts[1:]):  # only episodes seen from start to end
+        for a, b in pairwise(starts):  # only episodes seen from start to end
             last = b - 1
             if not rec.done[last, e]:
                 continue
@@ -173,7 +174,7 @@ def gradient_path(rec: Recording, n_steps: int, n_envs: int, batch_size: int, n_
     res["search_terms_reaching_hide"] = terms_hit / max(terms_total, 1)
     res["seq_len"] = {"mean": float(lengths_a.mean()), "median": float(np.median(lengths_a)),
                       "p10": float(np.percentile(lengths_a, 10)), "p90": float(np.percentile(lengths_a, 90)),
-                      "max": int(lengths_a.max()), "n": int(len(lengths_a))}
+                      "max": int(lengths_a.max()), "n": len(lengths_a)}
     res["seq_from_stored_state"] = float(np.mean(stored))
     ep_len = np.array([tr["last"] - tr["first"] + 1 for tr in trs]) if trs else np.zeros(1)
     res["episode_len"] = {"mean": float(ep_len.mean()), "median": float(np.median(ep_len)),

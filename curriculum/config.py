@@ -325,8 +325,9 @@ def builtin_curricula() -> list[str]:
 
 def check_stage_env_ids(stage: StageConfig) -> list[str]:
     """Resolve a stage's env ids against the registry (lazily, when the stage starts)."""
-    import env as peekaboo_env
     import gymnasium as gym
+
+    import env as peekaboo_env
     out = []
     for env_id in stage.env_ids:
         if env_id in gym.registry:

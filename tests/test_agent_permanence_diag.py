@@ -107,7 +107,7 @@ def test_gradient_path_whole_rollout_batches_keep_trials_inside_rollouts_whole()
 @pytest.mark.slow
 def test_privileged_training_run_is_labelled(tmp_path) -> None:
     from agent.runner import RunOptions, run_curriculum
-    from curriculum.config import from_dict, CurriculumConfig
+    from curriculum.config import CurriculumConfig, from_dict
     cfg = from_dict(CurriculumConfig, {
         "name": "priv", "width": 32, "height": 32, "checkpoint_every": 10_000,
         "agent": {"recurrent": True, "lstm_hidden_size": 16, "features_dim": 32, "privileged": True,

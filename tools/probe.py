@@ -51,7 +51,7 @@ def probe_agent(cfg: Any, stage_name: str | None, agent: str, steps: int, n_envs
         out[key] = linear_probe(x, y, n_loc, seed=seed)
     _, y, chosen = first_search_rows(rec, next(iter(rec.features)))
     k = int((chosen == y).sum())
-    out["trials"] = int(len(y))
+    out["trials"] = len(y)
     out["policy_correct"] = {"rate": k / len(y), "ci95": list(wilson_interval(k, len(y))),
                              "no_choice": float((chosen < 0).mean())}
     return out, rec

@@ -103,10 +103,13 @@ def _fill_targets(rec: Recording) -> None:
                 rec.target[a:b, e] = known[-1]
 
 
-def first_search_rows(rec: Recording, key: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Feature ``key`` at each complete trial's first search step, the trial's target and its choice."""
-    trs = [tr for tr in trials(rec) if tr["target"] >= 0]
-    x = np.stack([rec.features[key][tr["search_first"], tr["env"]] for tr in trs])
+def first_search_rows(rec: Recording, key: str, offset: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Feature ``key`` ``offset`` steps after each complete trial's first search step (trials that last that
+    long), the trial's target and its choice."""
+    trs = [tr for tr in trials(rec) if tr["target"] >= 0 and tr["search_first"] + offset <= tr["last"]]
+    if not trs:
+        raise ValueError(f"no complete trial lasts {offset} steps into its search")
+    x = np.stack([rec.features[key][tr["search_first"] + offset, tr["env"]] for tr in trs])
     return x, np.array([tr["target"] for tr in trs]), np.array([tr["chosen"] for tr in trs])
 
 

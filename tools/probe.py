@@ -28,7 +28,8 @@ from curriculum.config import ConfigError, load_curriculum
 from tools.evaluate import wilson_interval
 
 
-def probe_agent(cfg: Any, stage_name: str | None, agent: str, steps: int, n_envs: int, seed: int) -> tuple[dict, Any]:
+def probe_agent(cfg: Any, stage_name: str | None, agent: str, steps: int, n_envs: int, seed: int,
+                offsets: tuple[int, ...] = ()) -> tuple[dict, Any]:
     stage = cfg.stage(stage_name) if stage_name else cfg.stages[0]
     kw = stage.make_kwargs(cfg.width, cfg.height, "mujoco")
     if agent == "fresh":
@@ -49,6 +50,12 @@ def probe_agent(cfg: Any, stage_name: str | None, agent: str, steps: int, n_envs
         x, y, chosen = first_search_rows(rec, key)
         n_loc = max(n_loc, int(y.max()) + 1)
         out[key] = linear_probe(x, y, n_loc, seed=seed)
+        for k in offsets:  # does the memory last into the search?
+            try:
+                xk, yk, _ = first_search_rows(rec, key, k)
+                out[f"{key}@+{k}"] = linear_probe(xk, yk, n_loc, seed=seed)
+            except ValueError as e:
+                out[f"{key}@+{k}"] = {"error": str(e)}
     _, y, chosen = first_search_rows(rec, next(iter(rec.features)))
     k = int((chosen == y).sum())
     out["trials"] = len(y)
@@ -81,6 +88,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--steps", type=int, default=4000, help="steps per env recorded per agent")
     ap.add_argument("--n-envs", type=int, default=8)
     ap.add_argument("--seed", type=int, default=7, help="seed of the recorded episodes (training-range seeds)")
+    ap.add_argument("--offsets", type=int, nargs="*", default=[],
+                    help="also probe this many steps after the first search step (trials that last so long)")
     ap.add_argument("--out", type=Path, required=True)
     a = ap.parse_args(argv)
     try:
@@ -96,11 +105,15 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(1)  # small batches: more threads only contend (2-core machine)
     rows = []
     for agent in a.agent:
-        row, rec = probe_agent(cfg, a.stage, agent, a.steps, a.n_envs, a.seed)
+        row, rec = probe_agent(cfg, a.stage, agent, a.steps, a.n_envs, a.seed, tuple(a.offsets))
         rows.append(row)
         np.savez_compressed(a.out / f"recording_{Path(agent).stem}.npz", episode_start=rec.episode_start,
                             phase=rec.phase, done=rec.done, target=rec.target, chosen=rec.chosen)
         print(markdown([row]).splitlines()[-1], flush=True)
+        for k in sorted(x for x in row if "@+" in x and "test_acc" in row[x]):
+            r = row[k]
+            print(f"    {k}: {r['test_acc']:.2f} [{r['test_ci95'][0]:.2f}, {r['test_ci95'][1]:.2f}] n={r['n_test']}, "
+                  f"chance {r['chance']:.2f}", flush=True)
     (a.out / "probe.json").write_text(json.dumps(rows, indent=1))
     (a.out / "probe.md").write_text(markdown(rows))
     return 0

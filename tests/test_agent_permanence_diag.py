@@ -104,7 +104,6 @@ def test_gradient_path_whole_rollout_batches_keep_trials_inside_rollouts_whole()
     assert json.dumps(whole)  # plain data
 
 
-@pytest.mark.slow
 def test_privileged_training_run_is_labelled(tmp_path) -> None:
     from agent.runner import RunOptions, run_curriculum
     from curriculum.config import CurriculumConfig, from_dict
@@ -119,3 +118,33 @@ def test_privileged_training_run_is_labelled(tmp_path) -> None:
     assert out[0]["privileged"] is True
     rows = [json.loads(x) for x in (tmp_path / "run/stages/00_occ/evals.jsonl").read_text().splitlines()]
     assert rows and all(r["privileged"] for r in rows)
+    import yaml
+
+    from tools import heldout
+    (tmp_path / "c.yaml").write_text(yaml.safe_dump(cfg.to_dict()))
+    assert heldout.main(["--curriculum", str(tmp_path / "c.yaml"), "--agent", str(tmp_path / "run/stages/00_occ/model.zip"),
+                         "--episodes", "2", "--out", str(tmp_path / "h.json")]) == 0
+    assert json.loads((tmp_path / "h.json").read_text())["privileged"] is True
+
+
+def test_probe_and_gradpath_commands_run_on_a_fresh_learner(tmp_path) -> None:
+    import yaml
+
+    from tools import gradpath, probe
+    cur = tmp_path / "c.yaml"
+    cur.write_text(yaml.safe_dump({
+        "name": "tiny", "width": 32, "height": 32,
+        "agent": {"recurrent": True, "lstm_hidden_size": 8, "features_dim": 16},
+        "stages": [{"name": "occ", "env_ids": ["Peekaboo/Occluder-v1"],
+                    "env_kwargs": {**{k: v for k, v in OCC.items() if k not in ("width", "height")},
+                                   "show_time": 0.3, "hide_time": 0.3, "search_time": 0.5}}]}))
+    out = tmp_path / "probe"
+    assert probe.main(["--curriculum", str(cur), "--agent", "fresh", "--steps", "120", "--n-envs", "4",
+                       "--offsets", "2", "--out", str(out)]) == 0
+    rows = json.loads((out / "probe.json").read_text())
+    assert rows[0]["trials"] >= 20 and "lstm_c" in rows[0] and "lstm_c@+2" in rows[0]
+    assert gradpath.main(["--recording", str(out / "recording_fresh.npz"), "--settings", "16x4x32",
+                          "--burn-in", "20",                          "--out", str(tmp_path / "g.json")]) == 0
+    g = json.loads((tmp_path / "g.json").read_text())[0]
+    assert g["trials"] > 0 and 0.0 <= g["hide_and_choice"]["rate"] <= 1.0
+    assert probe.main(["--curriculum", str(cur), "--agent", "nope.zip", "--out", str(out)]) == 2

@@ -37,6 +37,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--settings", type=_setting, nargs="+", default=[(128, 16, 256)],
                     help="N_STEPSxN_ENVSxBATCH (default: the default curriculum's 128x16x256)")
     ap.add_argument("--epochs", type=int, default=4, help="gradient epochs per rollout (a new rotation each)")
+    ap.add_argument("--burn-in", type=int, default=200,
+                    help="skip trials that start in the first steps (the envs all start an episode at step 0)")
     ap.add_argument("--out", type=Path, default=None, help="write the results as JSON here")
     a = ap.parse_args(argv)
     if not a.recording.is_file():
@@ -48,7 +50,10 @@ def main(argv: list[str] | None = None) -> int:
     results = []
     for n_steps, n_envs, batch in a.settings:
         try:
-            r = gradient_path(rec, n_steps, n_envs, batch, a.epochs)
+            r = gradient_path(rec, n_steps, n_envs, batch, a.epochs, burn_in=a.burn_in)
+            if not r["trials"]:
+                raise ValueError(f"no complete trial starts between step {a.burn_in} and the last whole rollout; "
+                                 "record more steps or lower --burn-in")
         except ValueError as e:
             print(f"error: {e}", file=sys.stderr)
             return 2

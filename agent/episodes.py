@@ -13,6 +13,10 @@ docs/permanence.md). :class:`EpisodeSequenceBuffer` instead
 
 so every loss term's sequence starts at its episode's first step: a loss at the choice reaches the hiding.
 Episodes longer than ``max_prefix`` steps before the rollout fall back to the stored state.
+
+With ``mask_frozen`` the steps where the infant is held still (a battery trial's show, hide and delay phases:
+its actions there change nothing) stay in the LSTM's sequences but leave the losses, so their noise and
+entropy bonus do not act on the policy (docs/permanence.md: 34–46% of the loss terms otherwise).
 """
 
 from __future__ import annotations
@@ -40,6 +44,8 @@ class EpisodeSequenceBuffer(RecurrentRolloutBuffer):
 
     def __init__(self, *args: Any, max_prefix: int = 512, **kwargs: Any) -> None:
         self.max_prefix = max_prefix
+        self.pending_frozen: np.ndarray | None = None
+        """Per env: the observation being added was taken while the infant is held still (set by the learner)."""
         self._prefix: list[np.ndarray] = []
         self._prefix_open = np.zeros(0, bool)
         self.stats: dict[str, float] = {}
@@ -52,6 +58,12 @@ class EpisodeSequenceBuffer(RecurrentRolloutBuffer):
             self._prefix = [np.zeros((0, *self.obs_shape), np.uint8) for _ in range(self.n_envs)]
             self._prefix_open = np.zeros(self.n_envs, bool)
         super().reset()
+        self.frozen = np.zeros((self.buffer_size, self.n_envs), np.float32)
+
+    def add(self, *args: Any, **kwargs: Any) -> None:
+        if self.pending_frozen is not None:
+            self.frozen[self.pos] = self.pending_frozen
+        super().add(*args, **kwargs)
 
     def _empty(self) -> np.ndarray:
         return np.zeros((0, *self.obs_shape), self.observations.dtype)
@@ -83,6 +95,7 @@ class EpisodeSequenceBuffer(RecurrentRolloutBuffer):
             self.__dict__[name] = self.__dict__[name].swapaxes(1, 2)
         for name in _FLAT:
             self.__dict__[name] = self.swap_and_flatten(self.__dict__[name])
+        self.frozen = self.swap_and_flatten(self.frozen)
         self.generator_ready = True
 
     def _segments(self) -> list[tuple[int, int, np.ndarray, bool]]:
@@ -116,9 +129,14 @@ class EpisodeSequenceBuffer(RecurrentRolloutBuffer):
             group.append(segs[i])
             steps += segs[i][1]
             if steps >= batch_size:
-                yield self._samples(group)
+                yield from self._nonempty(group)
                 group, steps = [], 0
         if group:
+            yield from self._nonempty(group)
+
+    def _nonempty(self, group: list[tuple[int, int, np.ndarray, bool]]) -> Generator[RecurrentRolloutBufferSamples]:
+        """The group's samples, unless every step is masked (no loss term: its means would be NaN)."""
+        if any(self.frozen[a:a + n].min() < 0.5 for a, n, _, _ in group):
             yield self._samples(group)
 
     def _samples(self, group: list[tuple[int, int, np.ndarray, bool]]) -> RecurrentRolloutBufferSamples:
@@ -136,7 +154,7 @@ class EpisodeSequenceBuffer(RecurrentRolloutBuffer):
             for name in ("values", "log_probs", "advantages", "returns"):
                 cols[name][j, k:k + n] = self.__dict__[name][a:a + n].reshape(-1)
             cols["episode_starts"][j, 0] = 1.0 if from_start else 0.0
-            cols["mask"][j, k:k + n] = 1.0
+            cols["mask"][j, k:k + n] = 1.0 - self.frozen[a:a + n].reshape(-1)
 
         def states(name: str) -> th.Tensor:  # (n_seq, layers, h) stored at each sequence's first step
             return self.to_torch(self.__dict__[name][first].swapaxes(0, 1)).contiguous()
@@ -152,8 +170,19 @@ class EpisodeSequenceBuffer(RecurrentRolloutBuffer):
             episode_starts=t(cols["episode_starts"].reshape(-1)), mask=t(cols["mask"].reshape(-1)))
 
 
+HELD_PHASES = ("show", "hide", "delay")
+"""Battery phases in which the infant is held still (``delay`` unless its mode is ``free``, which the info does
+not say: a free delay counts as held here)."""
+
+
 class EpisodeRecurrentPPO(WorkerRolloutRecurrentPPO):
-    """:class:`~agent.rollout.WorkerRolloutRecurrentPPO` training on :class:`EpisodeSequenceBuffer` sequences."""
+    """:class:`~agent.rollout.WorkerRolloutRecurrentPPO` training on :class:`EpisodeSequenceBuffer` sequences.
+
+    ``mask_frozen`` (class attribute, set by :func:`agent.policy.build_model` from ``agent.mask_frozen``): leave
+    held-still steps out of the losses. Whether the *next* observation is held is read from the public
+    ``info["phase"]`` of each step (a new battery episode starts held)."""
+
+    mask_frozen: bool = False
 
     def _setup_model(self) -> None:
         super()._setup_model()
@@ -164,7 +193,29 @@ class EpisodeRecurrentPPO(WorkerRolloutRecurrentPPO):
             self.n_steps, self.observation_space, self.action_space, old.hidden_state_shape, self.device,
             gamma=self.gamma, gae_lambda=self.gae_lambda, n_envs=self.n_envs)
 
+    def _update_info_buffer(self, infos: list[dict[str, Any]], dones: np.ndarray | None = None) -> None:
+        # both rollout loops call this after each step and before filing it: file the current observation's
+        # flag, then work out the next observation's from this step's info
+        super()._update_info_buffer(infos, dones)
+        if not self.mask_frozen:
+            return
+        held = getattr(self, "_held", None)
+        buf = self.rollout_buffer
+        if isinstance(buf, EpisodeSequenceBuffer):
+            if held is None:  # the first step of training: a battery episode starts held
+                held = np.array(["phase" in info for info in infos])
+            buf.pending_frozen = held.astype(np.float32)
+        done = np.zeros(len(infos), bool) if dones is None else np.asarray(dones, bool)
+        self._held = np.array([("phase" in info) and (bool(d) or info["phase"] in HELD_PHASES)
+                               for info, d in zip(infos, done)])
+
     def train(self) -> None:
         super().train()
         for k, v in self.rollout_buffer.stats.items():
             self.logger.record(f"sequences/{k}", v)
+
+
+class MaskFrozenEpisodeRecurrentPPO(EpisodeRecurrentPPO):
+    """:class:`EpisodeRecurrentPPO` with ``mask_frozen`` (``agent.mask_frozen: true``)."""
+
+    mask_frozen = True

@@ -94,8 +94,8 @@ def algo_class(agent: AgentConfig) -> type[BaseAlgorithm]:
     processes where the env can run them there (:mod:`agent.rollout`); ``agent.sequences: episode`` trains the
     recurrent one on whole-episode sequences (:mod:`agent.episodes`)."""
     if agent.recurrent and agent.sequences == "episode":
-        from agent.episodes import EpisodeRecurrentPPO
-        return EpisodeRecurrentPPO
+        from agent.episodes import EpisodeRecurrentPPO, MaskFrozenEpisodeRecurrentPPO
+        return MaskFrozenEpisodeRecurrentPPO if agent.mask_frozen else EpisodeRecurrentPPO
     return WorkerRolloutRecurrentPPO if agent.recurrent else WorkerRolloutPPO
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import numpy as np
 import pytest
 import torch as th
@@ -64,3 +66,22 @@ def test_sb3_sequences_start_from_a_stored_state_without_gradient() -> None:
 def test_episode_sequences_need_a_recurrent_learner() -> None:
     with pytest.raises(ConfigError, match="recurrent"):
         AgentConfig(sequences="episode")
+
+
+def test_mask_frozen_leaves_held_steps_out_of_the_losses_only() -> None:
+    agent = AgentConfig(recurrent=True, lstm_hidden_size=16, features_dim=32, sequences="episode", mask_frozen=True,
+                        ppo=PPOConfig(n_steps=40, batch_size=40, n_epochs=1))
+    model = build_model(agent, DummyVecEnv([make_env_fn("Peekaboo/Occluder-v1", OCC)]), seed=0, tensorboard_log=None)
+    model.learn(40)
+    buf = model.rollout_buffer
+    # a trial's observations 0-5 are held (3 show + 3 hide steps), the rest is search
+    frozen = buf.frozen.reshape(-1)
+    starts = [*np.flatnonzero(buf.episode_starts.reshape(-1) > 0.5), 40]
+    assert starts[0] == 0 and len(starts) >= 3
+    for a, b in pairwise(starts):
+        want = (np.arange(a, b) - a < 6).astype(np.float32)
+        np.testing.assert_array_equal(frozen[a:b], want)
+    data = next(iter(buf.get(None)))
+    assert int((data.mask > 0).sum()) == 40 - int(frozen.sum())  # held steps left the loss, search steps stayed
+    with pytest.raises(ConfigError, match="episode"):
+        AgentConfig(recurrent=True, mask_frozen=True)

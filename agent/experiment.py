@@ -6,16 +6,20 @@
 encoder, with the curriculum's transfer mode). ``scratch``: only the target stage, with a fresh encoder. Writes
 ``results.json``, ``transfer.png`` (steps to graduate) and ``curves.png`` (held-out success of the target stage
 against its env steps, every arm and seed) into ``--out``; ``--plot-only`` redraws them from a finished run.
+``--ray local`` (or ``auto``: the cluster in ``RAY_ADDRESS``) runs the arms × seeds as Ray tasks
+(:mod:`agent.sweep`); a trial that failed for good has an ``error`` row and the command exits 1.
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import functools
 import json
 import sys
 from pathlib import Path
 
+from agent import sweep
 from agent.runner import RunOptions, run_curriculum
 from curriculum.config import CurriculumConfig, load_curriculum
 
@@ -30,6 +34,16 @@ def variants(cfg: CurriculumConfig, target: str, seed: int) -> dict[str, Curricu
     return {"shared": shared, "scratch": scratch}
 
 
+def run_trial(cfg: CurriculumConfig, arm: str, seed: int, run_dir: Path, n_envs: int) -> dict:
+    """Train one arm and seed into ``run_dir`` (continuing the run already there) → its row of results.json."""
+    summaries = run_curriculum(cfg, run_dir, RunOptions(n_envs=n_envs, progress=False,
+                                                        resume=(run_dir / "run.json").exists()))
+    s = summaries[-1]
+    return {"arm": arm, "seed": seed, "graduated": s["graduated"], "steps_to_graduate": s["graduated_at"],
+            "steps_used": s["steps_used"], "budget": s["budget"], "final_success": s["final_success"],
+            "wall_s": s["wall_s"], "pre_stage_steps": sum(x["steps_used"] for x in summaries[:-1])}
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m agent.experiment", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -41,6 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--arms", nargs="+", choices=("shared", "scratch"), default=["shared", "scratch"],
                    help="which arms to run (e.g. only 'shared' for another transfer mode of the same target)")
     p.add_argument("--plot-only", action="store_true", help="only redraw the plots from --out/results.json")
+    sweep.add_arguments(p)
     a = p.parse_args(argv)
     cfg = load_curriculum(a.curriculum)
     out = Path(a.out)
@@ -52,23 +67,30 @@ def main(argv: list[str] | None = None) -> int:
     # rows of other seeds from an earlier invocation into the same --out are kept (a run can be extended)
     done = json.loads((out / "results.json").read_text()) if (out / "results.json").exists() else []
     results = [r for r in done if r["seed"] not in a.seeds or r["arm"] not in a.arms]
-    for seed in a.seeds:
-        for arm, c in variants(cfg, a.target, seed).items():
-            if arm not in a.arms:
-                continue
-            run_dir = out / f"{arm}_seed{seed}"
-            summaries = run_curriculum(c, run_dir, RunOptions(n_envs=a.n_envs, progress=False,
-                                                              resume=(run_dir / "run.json").exists()))
-            s = summaries[-1]
-            row = {"arm": arm, "seed": seed, "graduated": s["graduated"], "steps_to_graduate": s["graduated_at"],
-                   "steps_used": s["steps_used"], "budget": s["budget"], "final_success": s["final_success"],
-                   "wall_s": s["wall_s"], "pre_stage_steps": sum(x["steps_used"] for x in summaries[:-1])}
-            results.append(row)
-            print(json.dumps(row), flush=True)
-            results.sort(key=lambda r: (r["seed"], r["arm"] != "shared"))
-            (out / "results.json").write_text(json.dumps(results, indent=2))
+    trials = [sweep.Trial(out / f"{arm}_seed{seed}", {"arm": arm, "seed": seed},
+                          functools.partial(run_trial, c, arm, seed, out / f"{arm}_seed{seed}", a.n_envs))
+              for seed in a.seeds for arm, c in variants(cfg, a.target, seed).items() if arm in a.arms]
+    failed = []
+
+    def record(trial: sweep.Trial, row: dict | None, error: str | None) -> None:
+        if error is not None:  # failed for good: reported in results.json, the other trials go on
+            row = {**trial.key, "error": error}
+            failed.append(f"{trial.name}: {error}")
+        results.append(row)
+        print(json.dumps(row), flush=True)
+        results.sort(key=lambda r: (r["seed"], r["arm"] != "shared"))
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "results.json").write_text(json.dumps(results, indent=2))
+
+    try:
+        sweep.run(trials, sweep.options(a), record)
+    except sweep.SweepError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
     report(results, out, a.target, cfg)
-    return 0
+    for line in failed:
+        print(f"error: trial {line}", file=sys.stderr)
+    return 1 if failed else 0
 
 
 def report(results: list[dict], out: Path, target: str, cfg: CurriculumConfig) -> None:
@@ -85,6 +107,9 @@ def with_curve_stats(results: list[dict], out: Path, target: str) -> list[dict]:
     curves = target_curves(out, target)
     rows = []
     for r in results:
+        if "error" in r:  # a trial that failed for good has no curve
+            rows.append(r)
+            continue
         pts = curves.get((r["arm"], r["seed"]), [])
         rates = [rate for _, rate in pts]
         rows.append({**r, "evals": len(rates), "mean_success": round(sum(rates) / len(rates), 4) if rates else None,
@@ -142,7 +167,7 @@ def plot(results: list[dict], path: Path, target: str) -> None:
     arms = _arms([r["arm"] for r in results])
     fig, ax = plt.subplots(figsize=(1.6 + 1.5 * len(arms), 3.2))
     for i, arm in enumerate(arms):
-        for r in (r for r in results if r["arm"] == arm):
+        for r in (r for r in results if r["arm"] == arm and "error" not in r):
             y = r["steps_to_graduate"] if r["graduated"] else r["budget"]
             x = i + 0.12 * (r["seed"] % 3 - 1)  # seeds side by side: equal step counts would hide each other
             ax.scatter(x, y, s=60, facecolors=f"C{i}" if r["graduated"] else "none", edgecolors=f"C{i}")

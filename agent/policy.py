@@ -50,8 +50,9 @@ def make_vec_env(stage: StageConfig, env_ids: list[str], n_envs: int, width: int
     is not fork-safe), or all run in-process without ``subprocess``.
     """
     kw = stage.make_kwargs(width, height, backend)
-    if batched and subprocess and not agent.privileged and backend == "mujoco" and len(set(env_ids)) == 1 and n_envs >= 2 \
-            and n_envs % 2 == 0:
+    # a privileged run needs its wrapper on every env: the per-env paths below
+    if batched and subprocess and not agent.privileged and backend == "mujoco" and len(set(env_ids)) == 1 \
+            and n_envs >= 2 and n_envs % 2 == 0:
         from env.sb3_vec import SubprocBatchedVecEnv
         venv: VecEnv = SubprocBatchedVecEnv(n_envs // 2, 2, env_ids[0], **kw)
     elif subprocess and n_envs > 1:
@@ -115,8 +116,9 @@ def build_model(agent: AgentConfig, venv: VecEnv, seed: int, tensorboard_log: st
         policy_kwargs["lstm_hidden_size"] = agent.lstm_hidden_size
     n_steps = p.n_steps
     batch = min(p.batch_size, n_steps * venv.num_envs)
+    policy = InfantLstmPolicy if agent.recurrent else ("MultiInputPolicy" if agent.privileged else "CnnPolicy")
     return algo_class(agent)(
-        InfantLstmPolicy if agent.recurrent else ("MultiInputPolicy" if agent.privileged else "CnnPolicy"), venv, n_steps=n_steps, batch_size=batch,
+        policy, venv, n_steps=n_steps, batch_size=batch,
         n_epochs=p.n_epochs, learning_rate=p.learning_rate, gamma=p.gamma, gae_lambda=p.gae_lambda,
         clip_range=p.clip_range, ent_coef=p.ent_coef, vf_coef=p.vf_coef, max_grad_norm=p.max_grad_norm,
         policy_kwargs=policy_kwargs, seed=seed, device="cpu", verbose=0, tensorboard_log=tensorboard_log)

@@ -27,7 +27,8 @@ from stable_baselines3.common.callbacks import BaseCallback, CallbackList
 from agent.checkpoint import append_jsonl, read_json, read_jsonl, save_model, truncate_jsonl, write_json
 from agent.encoder import save_encoder
 from agent.evaluation import Evaluator
-from agent.policy import FreezeSchedule, TorchThreads, apply_transfer, build_model, encoder_of, load_model, make_vec_env
+from agent.policy import (FreezeSchedule, TorchThreads, apply_transfer, build_model, encoder_of, load_model,
+                          make_vec_env)
 from agent.seeds import train_seed
 from curriculum.config import CurriculumConfig, StageConfig, check_stage_env_ids
 

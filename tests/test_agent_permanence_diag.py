@@ -122,8 +122,9 @@ def test_privileged_training_run_is_labelled(tmp_path) -> None:
 
     from tools import heldout
     (tmp_path / "c.yaml").write_text(yaml.safe_dump(cfg.to_dict()))
-    assert heldout.main(["--curriculum", str(tmp_path / "c.yaml"), "--agent", str(tmp_path / "run/stages/00_occ/model.zip"),
-                         "--episodes", "2", "--out", str(tmp_path / "h.json")]) == 0
+    model = str(tmp_path / "run/stages/00_occ/model.zip")
+    assert heldout.main(["--curriculum", str(tmp_path / "c.yaml"), "--agent", model, "--episodes", "2",
+                         "--out", str(tmp_path / "h.json")]) == 0
     assert json.loads((tmp_path / "h.json").read_text())["privileged"] is True
 
 

@@ -1,8 +1,9 @@
 """Plot linear-probe accuracy per checkpoint and into the search, from ``tools.probe`` outputs.
 
-    python -m tools.probeplot --runs "LSTM (sb3 sequences)=runs/probe_lstm/probe.json,runs/probe_lstm_offsets/probe.json" \
-        "LSTM, whole-episode sequences=runs/probe_episode/probe.json" --offsets runs/probe_lstm_offsets/probe.json \
-        --key lstm_c --out docs/permanence_probe.png
+    python -m tools.probeplot \
+        --runs "LSTM (sb3 sequences)=runs/probe_lstm/probe.json,runs/probe_lstm_offsets/probe.json" \
+        "LSTM, whole-episode sequences=runs/probe_episode/probe.json" \
+        --offsets runs/probe_lstm_offsets/probe.json --key lstm_c --out docs/permanence_probe.png
 """
 
 from __future__ import annotations

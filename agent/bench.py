@@ -54,7 +54,9 @@ def ppo_throughput(env_id: str = "Peekaboo/FindToy-v1", n_envs: int = 16, steps:
     :param encoder: ``fast`` (the agent's default), ``nature`` (SB3's ``CnnPolicy`` trunk) or ``small``.
     :param recurrent: RecurrentPPO (CNN + LSTM of 128, as the default curriculum trains) instead of PPO.
     :returns: ``{"env_steps_per_s", "ppo_steps_per_s", "ratio", "phase_s", ...}``; ratio = ppo / env-only;
-        ``phase_s``: wall seconds of the measured PPO run in rollouts and in the gradient epochs.
+        ``phase_s``: wall seconds of the measured PPO run in rollouts and in the gradient epochs;
+        ``phase_share``: the share of that run's wall time the two phases account for (about 1: nothing else
+        takes time).
     """
     import torch
 
@@ -90,7 +92,8 @@ def ppo_throughput(env_id: str = "Peekaboo/FindToy-v1", n_envs: int = 16, steps:
         t = time.perf_counter()
         model.learn(steps, reset_num_timesteps=False, callback=CallbackList([threads_cb, timer]))
         ppo_steps = model.num_timesteps - n_steps * n_envs
-        ppo_sps = ppo_steps / (time.perf_counter() - t)
+        wall = time.perf_counter() - t
+        ppo_sps = ppo_steps / wall
         env_after = env_only()  # the machine drifts (±10% over a minute here): bracket PPO with env-only runs
         env_sps = (env_before + env_after) / 2
     finally:
@@ -102,7 +105,8 @@ def ppo_throughput(env_id: str = "Peekaboo/FindToy-v1", n_envs: int = 16, steps:
             "ppo_steps_per_s": round(ppo_sps, 1),
             "ratio": round(ppo_sps / env_sps, 3), "rollout": n_steps * n_envs, "batch_size": 256, "n_epochs": 4,
             "torch_threads_train": torch_threads, "torch_threads_rollout": rollout_threads, "steps": ppo_steps,
-            "phase_s": {"rollout": round(timer.rollout_s, 3), "train": round(timer.train_s, 3)}}
+            "phase_s": {"rollout": round(timer.rollout_s, 3), "train": round(timer.train_s, 3)},
+            "phase_share": round((timer.rollout_s + timer.train_s) / wall, 3)}
 
 
 if __name__ == "__main__":

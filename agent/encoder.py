@@ -5,7 +5,8 @@ from __future__ import annotations
 import os
 import tempfile
 from pathlib import Path
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import gymnasium as gym
 import torch
@@ -128,7 +129,7 @@ def read_encoder(path: str | Path) -> dict[str, Any]:
         raise EncoderCheckpointError(f"encoder checkpoint {str(p)!r} does not exist")
     try:
         blob = torch.load(p, map_location="cpu", weights_only=True)
-    except Exception as e:  # torch raises many types for truncated/garbage files
+    except Exception as e:  # noqa: BLE001 - torch raises many types for truncated/garbage files
         raise EncoderCheckpointError(f"encoder checkpoint {str(p)!r} is corrupt or unreadable "
                                      f"({type(e).__name__}: {e}); re-run the stage that wrote it") from None
     if not isinstance(blob, dict) or blob.get("format") != ENCODER_FORMAT:

@@ -17,8 +17,9 @@ from stable_baselines3.common.vec_env import DummyVecEnv, VecEnv, VecFrameStack
 
 from agent.policy import make_env_fn
 from agent.seeds import eval_seeds
+from agent.stats import wilson_interval
+from agent.stepper import PolicyStepper
 from curriculum.config import AgentConfig
-from tools.evaluate import wilson_interval
 
 
 @dataclass
@@ -102,12 +103,11 @@ class Evaluator:
         todo = [len(seeds[j::k]) for j in range(k)]
         done_eps: list[list[tuple[float, float, int]]] = [[] for _ in range(k)]
         obs = venv.reset()
-        state = None
+        step = PolicyStepper(model.policy, deterministic)  # the global generator when sampling, as model.predict
         start = np.ones((k,), dtype=bool)
         ret, length = np.zeros(k), np.zeros(k, np.int64)
         while any(len(d) < t for d, t in zip(done_eps, todo)):
-            action, state = model.predict(obs, state=state, episode_start=start, deterministic=deterministic)
-            obs, reward, done, infos = venv.step(action)
+            obs, reward, done, infos = venv.step(step(obs, start).actions)
             ret += reward
             length += 1
             for j in np.flatnonzero(done):

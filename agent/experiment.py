@@ -20,6 +20,7 @@ import sys
 from pathlib import Path
 
 from agent import sweep
+from agent.cli import add_dataclass_options
 from agent.runner import RunOptions, run_curriculum
 from curriculum.config import CurriculumConfig, load_curriculum
 
@@ -36,7 +37,8 @@ def variants(cfg: CurriculumConfig, target: str, seed: int) -> dict[str, Curricu
 
 def run_trial(cfg: CurriculumConfig, arm: str, seed: int, run_dir: Path, n_envs: int) -> dict:
     """Train one arm and seed into ``run_dir`` (continuing the run already there) → its row of results.json."""
-    summaries = run_curriculum(cfg, run_dir, RunOptions(n_envs=n_envs, progress=False,
+    # 2 torch threads, as before RunOptions' default followed the machine (a Ray trial reserves 2 CPUs)
+    summaries = run_curriculum(cfg, run_dir, RunOptions(n_envs=n_envs, progress=False, torch_threads=2,
                                                         resume=(run_dir / "run.json").exists()))
     s = summaries[-1]
     return {"arm": arm, "seed": seed, "graduated": s["graduated"], "steps_to_graduate": s["graduated_at"],
@@ -51,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--target", required=True, help="stage whose steps-to-graduate are compared")
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
     p.add_argument("--out", required=True)
-    p.add_argument("--n-envs", type=int, default=8, help="parallel envs (2 processes of batched worlds)")
+    add_dataclass_options(p, RunOptions, only=("n_envs",))
     p.add_argument("--arms", nargs="+", choices=("shared", "scratch"), default=["shared", "scratch"],
                    help="which arms to run (e.g. only 'shared' for another transfer mode of the same target)")
     p.add_argument("--plot-only", action="store_true", help="only redraw the plots from --out/results.json")

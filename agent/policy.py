@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import signal
-from collections.abc import Callable
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import gymnasium as gym
@@ -45,7 +45,7 @@ def make_vec_env(stage: StageConfig, env_ids: list[str], n_envs: int, width: int
     """``n_envs`` envs of a stage (ids round-robin).
 
     With ``batched`` (the default) on MuJoCo, one env id and an even ``n_envs``, the worlds run as
-    :class:`env.sb3_vec.SubprocBatchedVecEnv`: two processes (one per core) of ``n_envs // 2`` worlds rendered
+    :class:`agent.vec_env.SubprocBatchedVecEnv`: two processes (one per core) of ``n_envs // 2`` worlds rendered
     as one batch each, the fast path. Otherwise each env is its own ``SubprocVecEnv`` process (forkserver: EGL
     is not fork-safe), or all run in-process without ``subprocess``.
     """
@@ -53,7 +53,7 @@ def make_vec_env(stage: StageConfig, env_ids: list[str], n_envs: int, width: int
     # a privileged run needs its wrapper on every env: the per-env paths below
     if batched and subprocess and not agent.privileged and backend == "mujoco" and len(set(env_ids)) == 1 \
             and n_envs >= 2 and n_envs % 2 == 0:
-        from env.sb3_vec import SubprocBatchedVecEnv
+        from agent.vec_env import SubprocBatchedVecEnv
         venv: VecEnv = SubprocBatchedVecEnv(n_envs // 2, 2, env_ids[0], **kw)
     elif subprocess and n_envs > 1:
         fns = [make_env_fn(env_ids[i % len(env_ids)], kw, privileged=agent.privileged) for i in range(n_envs)]
@@ -145,7 +145,7 @@ def load_model(agent: AgentConfig, path: str | Path, venv: VecEnv | None) -> Bas
     except ValueError as e:  # SB3: observation/action spaces differ
         raise CheckpointError(f"checkpoint {str(path)!r} does not match this stage's envs ({e}); was the "
                               "curriculum's resolution, frame_stack or recurrence changed?") from None
-    except Exception as e:
+    except Exception as e:  # noqa: BLE001 - SB3's loader raises many types for a corrupt file
         raise CheckpointError(f"checkpoint {str(path)!r} is corrupt or unreadable ({type(e).__name__}: {e}); "
                               "delete it to restart this stage from its start") from None
 

@@ -23,7 +23,8 @@ from stable_baselines3.common.vec_env import DummyVecEnv, VecEnv, VecFrameStack
 
 from agent.privileged import target_index
 from agent.seqpath import PHASE_CODES, Recording, trials
-from tools.evaluate import wilson_interval
+from agent.stats import wilson_interval
+from agent.stepper import PolicyStepper
 
 
 def probe_venv(env_id: str, kwargs: dict[str, Any], n_envs: int, frame_stack: int = 1,
@@ -34,7 +35,7 @@ def probe_venv(env_id: str, kwargs: dict[str, Any], n_envs: int, frame_stack: in
         from agent.policy import make_env_fn
         venv: VecEnv = DummyVecEnv([make_env_fn(env_id, kwargs, privileged=True) for _ in range(n_envs)])
     else:
-        from env.batched import sb3_vec_env
+        from agent.vec_env import sb3_vec_env
         venv = sb3_vec_env(n_envs, env_id, **kwargs)
     return VecFrameStack(venv, frame_stack) if frame_stack > 1 else venv
 
@@ -56,7 +57,7 @@ def record(model: BaseAlgorithm, venv: VecEnv, steps: int, seed: int, determinis
     phase = np.full(n_envs, PHASE_CODES["show"])
     infos0 = getattr(venv, "reset_infos", None) or [{}] * n_envs  # not every VecEnv keeps its reset infos
     target = np.array([target_index(i) if i else -1 for i in infos0])
-    state = None
+    stepper = PolicyStepper(model.policy, deterministic=deterministic, seed=seed)  # the one policy stepper
     policy = model.policy
     try:
         for t in range(steps):
@@ -65,10 +66,11 @@ def record(model: BaseAlgorithm, venv: VecEnv, steps: int, seed: int, determinis
                 extractor = policy.pi_features_extractor
                 feats.setdefault("encoder", []).append(
                     super(ActorCriticPolicy, policy).extract_features(x, extractor).cpu().numpy())
-            action, state = model.predict(obs, state=state, episode_start=start, deterministic=deterministic)
-            if state is not None:  # after the step's observation: what the policy acts from
-                feats.setdefault("lstm_h", []).append(np.asarray(state[0][-1]).copy())
-                feats.setdefault("lstm_c", []).append(np.asarray(state[1][-1]).copy())
+            action = stepper(obs, start).actions
+            if stepper.recurrent:  # the actor's state after the step's observation: what the action came from
+                h, c = stepper.lstm_states.pi
+                feats.setdefault("lstm_h", []).append(h[-1].cpu().numpy().copy())
+                feats.setdefault("lstm_c", []).append(c[-1].cpu().numpy().copy())
             rec.episode_start[t], rec.phase[t] = start, phase
             obs, _, done, infos = venv.step(action)
             for e, info in enumerate(infos):

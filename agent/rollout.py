@@ -2,7 +2,7 @@
 
 SB3 alternates policy and envs: every step the env processes wait for the policy's actions, then the policy
 waits for their observations, so on a small machine the cores idle in turn. When the vectorized env can run a
-whole rollout in its processes (:meth:`env.sb3_vec.SubprocBatchedVecEnv.rollout`), each process gets a frozen
+whole rollout in its processes (:meth:`agent.vec_env.SubprocBatchedVecEnv.rollout`), each process gets a frozen
 copy of the policy for the rollout (the weights do not change within one), chooses its own envs' actions, and
 sends the steps back in parts, which the learner files while the next part runs. The data are SB3's: the same
 policy for every transition, the same buffer layout, the same time-limit bootstrap; only the random draws
@@ -26,26 +26,14 @@ from stable_baselines3.common.policies import ActorCriticPolicy
 from stable_baselines3.common.vec_env import VecEnv, VecTransposeImage
 
 from agent.recurrent import InfantLstmPolicy
-from env.sb3_vec import Rollout, SubprocBatchedVecEnv
-
-
-def sample(policy: ActorCriticPolicy, obs: th.Tensor,
-           generator: th.Generator | None = None) -> tuple[th.Tensor, th.Tensor, th.Tensor]:
-    """``policy(obs)`` of a categorical actor-critic (actions, values, log-probabilities) without building a
-    ``Distribution`` object, which costs about a quarter of a small batch's inference on a CPU."""
-    features = policy.extract_features(obs)
-    if policy.share_features_extractor:
-        latent_pi, latent_vf = policy.mlp_extractor(features)
-    else:
-        latent_pi = policy.mlp_extractor.forward_actor(features[0])
-        latent_vf = policy.mlp_extractor.forward_critic(features[1])
-    log_p = th.log_softmax(policy.action_net(latent_pi), dim=-1)
-    actions = th.multinomial(log_p.exp(), 1, generator=generator)
-    return actions.squeeze(1), policy.value_net(latent_vf), log_p.gather(1, actions).squeeze(1)
+from agent.rollout_protocol import Rollout
+from agent.stepper import PolicyStep, PolicyStepper
+from agent.vec_env import SubprocBatchedVecEnv
 
 
 class PolicyActor:
-    """A picklable copy of a policy that picks actions in an env process (see :class:`env.sb3_vec.RolloutActor`).
+    """A picklable copy of a policy that picks actions in an env process (see
+    :class:`agent.rollout_protocol.RolloutActor`), stepped by an :class:`agent.stepper.PolicyStepper`.
 
     :param policy: the learner's policy (an SB3 categorical ``ActorCriticPolicy``); copied by its constructor
         arguments and weights, so the learner can train while the copy acts.
@@ -59,36 +47,28 @@ class PolicyActor:
         self.state = {"cls": type(policy), "data": policy._get_constructor_parameters(),
                       "weights": {k: v.detach().cpu().clone() for k, v in policy.state_dict().items()}}
         self.seed, self.channels_first, self.greedy = seed, channels_first, greedy
-        self._policy: Any = None
-        self._generator: th.Generator | None = None
+        self._stepper: PolicyStepper | None = None
 
     def __getstate__(self) -> dict[str, Any]:
-        return {k: v for k, v in self.__dict__.items() if k not in ("_policy", "_generator")}
+        return {k: v for k, v in self.__dict__.items() if k != "_stepper"}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__dict__.update(state, _policy=None, _generator=None)
+        self.__dict__.update(state, _stepper=None)
 
-    def _build(self) -> Any:
+    def _build(self) -> PolicyStepper:
         th.set_num_threads(1)  # one process per core: the env and its copy of the policy share it
         policy = self.state["cls"](**self.state["data"])
         policy.load_state_dict(self.state["weights"])
-        policy.set_training_mode(False)
-        self._generator = th.Generator().manual_seed(self.seed)
-        return policy
+        return PolicyStepper(policy, self.greedy, self.seed)
 
-    def _input(self, obs: np.ndarray) -> th.Tensor:
-        if self._policy is None:
-            self._policy = self._build()
-        return th.as_tensor(obs.transpose(0, 3, 1, 2) if self.channels_first else obs)
+    def _step(self, obs: np.ndarray, episode_starts: np.ndarray) -> PolicyStep:
+        if self._stepper is None:
+            self._stepper = self._build()
+        return self._stepper(th.as_tensor(obs.transpose(0, 3, 1, 2) if self.channels_first else obs), episode_starts)
 
     def __call__(self, obs: np.ndarray, episode_starts: np.ndarray) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-        x = self._input(obs)
-        with th.no_grad():
-            if self.greedy:
-                actions, values, log_probs = self._policy(x, deterministic=True)
-            else:
-                actions, values, log_probs = sample(self._policy, x, self._generator)
-        return actions.numpy(), {"values": values.numpy().reshape(-1), "log_probs": log_probs.numpy()}
+        step = self._step(obs, episode_starts)
+        return step.actions, {"values": step.values.numpy().reshape(-1), "log_probs": step.log_probs.numpy()}
 
 
 class RecurrentPolicyActor(PolicyActor):
@@ -103,26 +83,23 @@ class RecurrentPolicyActor(PolicyActor):
         super().__init__(policy, seed, channels_first, greedy)
         self.lstm_states = RNNStates(*(tuple(t.detach().cpu().clone() for t in pair) for pair in lstm_states))
 
-    def _build(self) -> Any:
-        policy = super()._build()
-        th.manual_seed(self.seed)  # sb3-contrib's policy draws from torch's global generator (this process's own)
-        return policy
+    def _build(self) -> PolicyStepper:
+        stepper = super()._build()
+        stepper.lstm_states = self.lstm_states
+        return stepper
 
     def __call__(self, obs: np.ndarray, episode_starts: np.ndarray) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-        x = self._input(obs)
-        with th.no_grad():
-            actions, values, log_probs, self.lstm_states = self._policy(
-                x, self.lstm_states, th.as_tensor(episode_starts, dtype=th.float32), deterministic=self.greedy)
-        extras = {"values": values.numpy().reshape(-1), "log_probs": log_probs.numpy()}
-        for name, pair in zip(("pi", "vf"), self.lstm_states):
+        actions, extras = super().__call__(obs, episode_starts)
+        assert self._stepper is not None and self._stepper.lstm_states is not None
+        for name, pair in zip(("pi", "vf"), self._stepper.lstm_states):
             for part, t in zip(("h", "c"), pair):
                 extras[f"{name}_{part}"] = t.numpy().transpose(1, 0, 2).copy()
-        return actions.numpy(), extras
+        return actions, extras
 
 
 class _InWorkerRollouts:
     """The rollout loop shared by the PPO and RecurrentPPO learners below: the processes of a
-    :class:`~env.sb3_vec.SubprocBatchedVecEnv` run the rollout with copies of the policy and send it in parts of
+    :class:`~agent.vec_env.SubprocBatchedVecEnv` run the rollout with copies of the policy and send it in parts of
     ``rollout_chunk`` steps; callbacks see every step, in order, with SB3's locals, as its part arrives (the
     policy is the same throughout a rollout, so the checkpoints and evaluations they make are those SB3 would
     make). A callback that stops training drops the steps after it (the envs have taken them)."""
@@ -217,7 +194,7 @@ def _chw(obs: np.ndarray, transpose: bool, axis: int = 1) -> np.ndarray:
 class WorkerRolloutPPO(_InWorkerRollouts, PPO):
     """SB3 PPO whose rollouts run in the env processes when the env can (else SB3's ``collect_rollouts``).
 
-    In-process rollouts need: a :class:`~env.sb3_vec.SubprocBatchedVecEnv` (or one under SB3's
+    In-process rollouts need: a :class:`~agent.vec_env.SubprocBatchedVecEnv` (or one under SB3's
     ``VecTransposeImage``); image observations; a discrete action space; a plain ``ActorCriticPolicy``; no gSDE.
     """
 

@@ -17,8 +17,9 @@ Layout of a run folder::
 
 from __future__ import annotations
 
+import os
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,7 @@ from agent.evaluation import Evaluator
 from agent.policy import (FreezeSchedule, TorchThreads, apply_transfer, build_model, encoder_of, load_model,
                           make_vec_env)
 from agent.seeds import train_seed
+from agent.process_state import torch_threads
 from curriculum.config import CurriculumConfig, StageConfig, check_stage_env_ids
 
 
@@ -43,15 +45,16 @@ class StageInterrupted(Exception):
 
 @dataclass
 class RunOptions:
-    """How to run (not what to learn)."""
+    """How to run (not what to learn). ``python -m agent.train``'s flags are derived from these fields (names,
+    defaults, and the docstrings as help; :mod:`agent.cli`), so the two cannot drift."""
 
-    n_envs: int = 2
+    n_envs: int = 8
     """Parallel envs; an even number on MuJoCo runs as 2 processes of ``n_envs // 2`` batched worlds."""
-    subprocess: bool = True
-    """Envs in subprocesses (forkserver) rather than in-process."""
+    subprocess: bool = field(default=True, metadata={"aliases": {"--in-process": False}})
+    """Envs in subprocesses (forkserver) rather than in-process (DummyVecEnv)."""
     batched: bool = True
-    """Batch the worlds of each process (see :func:`agent.policy.make_vec_env`); False: one process per env."""
-    backend: str = "mujoco"
+    """Batch the worlds of each process (see :func:`agent.policy.make_vec_env`); off: one process per env."""
+    backend: str = field(default="mujoco", metadata={"choices": ("mujoco", "habitat")})
     """Simulator backend passed to every env."""
     resume: bool = False
     """Continue an interrupted run in the same folder."""
@@ -59,8 +62,9 @@ class RunOptions:
     """Show a tqdm progress bar."""
     until: str | None = None
     """Stop after this stage (inclusive)."""
-    torch_threads: int = 2
-    """Torch CPU threads for the gradient epochs (rollouts always use 1: the envs need the other cores)."""
+    torch_threads: int = field(default_factory=lambda: min(4, os.cpu_count() or 1))
+    """Torch CPU threads for the gradient epochs (rollouts always use 1: the envs need the other cores); default:
+    the CPUs, at most 4."""
 
 
 def stage_dir(out: Path, index: int, stage: StageConfig) -> Path:
@@ -155,10 +159,13 @@ class StageCallback(BaseCallback):
 
 
 def run_curriculum(cfg: CurriculumConfig, out: str | Path, opts: RunOptions) -> list[dict[str, Any]]:
-    """Train through ``cfg``'s stages into ``out``; returns the stage summaries."""
-    import torch
-    torch.set_num_threads(max(1, opts.torch_threads))
-    out = Path(out)
+    """Train through ``cfg``'s stages into ``out``; returns the stage summaries. torch runs with
+    ``opts.torch_threads`` threads meanwhile (one while collecting rollouts) and with its previous count after."""
+    with torch_threads(opts.torch_threads):
+        return _run_stages(cfg, Path(out), opts)
+
+
+def _run_stages(cfg: CurriculumConfig, out: Path, opts: RunOptions) -> list[dict[str, Any]]:
     _prepare_run_dir(cfg, out, opts)
     summaries: list[dict[str, Any]] = []
     prev_encoder: str | None = cfg.agent.init_encoder

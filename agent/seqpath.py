@@ -19,7 +19,7 @@ from gymnasium import spaces
 from sb3_contrib.common.recurrent.buffers import RecurrentRolloutBuffer
 from sb3_contrib.common.recurrent.type_aliases import RNNStates
 
-from tools.evaluate import wilson_interval
+from agent.stats import wilson_interval
 
 
 class _RecordingBuffer(RecurrentRolloutBuffer):

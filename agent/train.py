@@ -9,9 +9,9 @@ and the shared encoder after each stage; see :mod:`agent.runner` for the folder 
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 
+from agent.cli import add_dataclass_options, dataclass_from_args
 from agent.encoder import EncoderCheckpointError
 from agent.policy import CheckpointError
 from agent.runner import RunError, RunOptions, StageInterrupted, run_curriculum
@@ -23,16 +23,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--curriculum", required=True, help="curriculum YAML/TOML, e.g. curriculum/smoke.yaml")
     p.add_argument("--out", required=True, help="run folder, e.g. runs/NAME")
-    p.add_argument("--n-envs", type=int, default=8,
-                   help="parallel envs; an even number runs as 2 processes of batched worlds (default 8)")
-    p.add_argument("--in-process", action="store_true", help="run envs in-process (DummyVecEnv), not subprocesses")
-    p.add_argument("--backend", choices=("mujoco", "habitat"), default="mujoco", help="simulator backend")
-    p.add_argument("--resume", action="store_true", help="continue an interrupted run in --out")
-    p.add_argument("--until", default=None, help="stop after this stage (inclusive)")
-    p.add_argument("--torch-threads", type=int, default=min(4, os.cpu_count() or 1),
-                   help="learner CPU threads during gradient epochs (rollouts use 1; default: CPUs, <= 4)")
-    p.add_argument("--no-batched", action="store_true", help="one process per env instead of batched worlds")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    add_dataclass_options(p, RunOptions)  # --n-envs, --in-process, --backend, --resume, --until, ... (RunOptions)
     return p.parse_args(argv)
 
 
@@ -45,9 +36,7 @@ def main(argv: list[str] | None = None) -> int:
         cfg = load_curriculum(a.curriculum)
         if a.until is not None:
             cfg.stage(a.until)
-        opts = RunOptions(n_envs=a.n_envs, subprocess=not a.in_process, backend=a.backend, resume=a.resume,
-                          progress=not a.no_progress, until=a.until,
-                          torch_threads=a.torch_threads, batched=not a.no_batched)
+        opts = dataclass_from_args(RunOptions, a)
         summaries = run_curriculum(cfg, a.out, opts)
     except (ConfigError, RunError, CheckpointError, EncoderCheckpointError, FileNotFoundError, KeyError) as e:
         print(f"error: {e}", file=sys.stderr)

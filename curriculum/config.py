@@ -129,7 +129,8 @@ class StageConfig:
     env_ids: tuple[str, ...]
     """Gymnasium ids trained on (envs are split round-robin); checked when the stage starts."""
     stage: str = "crawling"
-    """Developmental stage: lying, crawling, sitting or walking."""
+    """Developmental stage: lying, crawling, sitting or walking (the env's ``stage=`` option; in code a
+    :class:`env.development.Posture`, not to be confused with this curriculum stage)."""
     age_months: float | None = None
     """Age for the acuity filter (default: the developmental stage's typical age)."""
     randomization: dict[str, Any] = field(default_factory=dict)

@@ -4,9 +4,9 @@ from env.glsetup import configure_gl_env
 
 configure_gl_env()  # before anything imports mujoco
 
-import difflib  # noqa: E402
+import difflib
 
-import gymnasium as gym  # noqa: E402
+import gymnasium as gym
 
 ENV_IDS: dict[str, str] = {
     "Peekaboo/FindToy-v1": "find_toy",
@@ -29,12 +29,15 @@ MAX_EPISODE_STEPS = 300
 
 
 def register_all() -> None:
-    """Register every id in :data:`ENV_IDS` and :data:`LEGACY_IDS` (idempotent)."""
+    """Register every id in :data:`ENV_IDS` and :data:`LEGACY_IDS` (idempotent). Each id's vector entry point is
+    :class:`env.batched.BatchedInfantEnv`: ``gymnasium.make_vec(id, num_envs=N, vectorization_mode=
+    "vector_entry_point")`` renders its N worlds as one batch."""
     ids = {env_id: (task, {}) for env_id, task in ENV_IDS.items()} | LEGACY_IDS
     for env_id, (task, options) in ids.items():
         if env_id not in gym.registry:
             gym.register(env_id, entry_point="env.infant_env:InfantEnv", kwargs={"task": task, **options},
-                         max_episode_steps=None, disable_env_checker=True)
+                         max_episode_steps=None, disable_env_checker=True,
+                         vector_entry_point="env.batched:BatchedInfantEnv")
 
 
 def check_env_id(env_id: str) -> str:

@@ -8,13 +8,15 @@ blur etc.) exactly as the single env does. Env ``i`` reset with seed ``s + i`` g
 ``InfantEnv`` reset with ``s + i``.
 
 Autoreset follows gymnasium's default (``NEXT_STEP``): the step after an episode ends resets that world.
-:class:`SB3BatchedVecEnv` adapts the same worlds to stable-baselines3's ``VecEnv`` (same-step reset with
-``terminal_observation`` in ``info``). Use one per process and several processes to use several cores.
+Every registered id names it as its ``vector_entry_point``: ``gymnasium.make_vec(id, num_envs=N,
+vectorization_mode="vector_entry_point")``. The learner's adapter (stable-baselines3's ``VecEnv``, same-step
+reset with ``terminal_observation`` in ``info``, one per process and several processes to use several cores) is
+:mod:`agent.vec_env`.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 from gymnasium.vector import AutoresetMode, VectorEnv
@@ -53,7 +55,7 @@ class BatchedInfantEnv(VectorEnv):
             differ from the single env on llvmpipe) or each at the origin with its own readback (bit-exact).
     """
 
-    metadata = {"autoreset_mode": AutoresetMode.NEXT_STEP}
+    metadata: ClassVar[dict[str, Any]] = {"autoreset_mode": AutoresetMode.NEXT_STEP}
 
     def __init__(self, num_envs: int, task: str = "find_toy", config: EnvConfig | None = None,
                  tiled: bool = True, **kwargs: Any) -> None:
@@ -173,11 +175,4 @@ def make_batched(num_envs: int, env_id: str = "Peekaboo/FindToy-v1", **kwargs: A
     return BatchedInfantEnv(num_envs, task, **{**options, **kwargs})
 
 
-def sb3_vec_env(num_envs: int, env_id: str = "Peekaboo/FindToy-v1", **kwargs: Any):
-    """A stable-baselines3 ``VecEnv`` over a :class:`BatchedInfantEnv` (needs ``stable-baselines3``)."""
-    from env.sb3_vec import SB3BatchedVecEnv
-
-    return SB3BatchedVecEnv(make_batched(num_envs, env_id, **kwargs))
-
-
-__all__ = ["BatchedInfantEnv", "make_batched", "sb3_vec_env"]
+__all__ = ["BatchedInfantEnv", "make_batched"]

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from env.development import Stage
+from env.development import Posture
 from scenes.spec import SceneSpec
 
 DISCRETE_ACTIONS: tuple[str, ...] = ("noop", "forward", "turn_left", "turn_right", "look_up", "look_down")
@@ -43,8 +43,8 @@ def blocking_boxes(scene: SceneSpec) -> np.ndarray:
 class InfantBody:
     """Moves the infant's pose by actions, never through walls or furniture."""
 
-    def __init__(self, stage: Stage, eye_height: float) -> None:
-        self.stage = stage
+    def __init__(self, posture: Posture, eye_height: float) -> None:
+        self.posture = posture
         self.eye_height = eye_height
         self.pose = Pose(0.0, 0.0, 0.0)
         self._boxes = np.zeros((0, 4))
@@ -66,12 +66,12 @@ class InfantBody:
         return bool(np.all(dx * dx + dy * dy >= radius * radius))
 
     def move(self, forward: float, turn: float, tilt: float, dt: float) -> None:
-        """Apply commands in [-1, 1] (fractions of the stage's speeds) for ``dt`` seconds."""
+        """Apply commands in [-1, 1] (fractions of the posture's speeds) for ``dt`` seconds."""
         p = self.pose
-        p.yaw = (p.yaw + turn * self.stage.turn_rate * dt + math.pi) % (2 * math.pi) - math.pi
-        lo, hi = self.stage.pitch_range
+        p.yaw = (p.yaw + turn * self.posture.turn_rate * dt + math.pi) % (2 * math.pi) - math.pi
+        lo, hi = self.posture.pitch_range
         p.pitch = min(max(p.pitch + tilt * PITCH_RATE * dt, lo), hi)
-        dist = forward * self.stage.speed * dt
+        dist = forward * self.posture.speed * dt
         self.collided = False
         if dist == 0.0:
             return

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field, fields
 from typing import Any, Literal
 
 from env.backends.base import RenderQuality
-from env.development import STAGES
+from env.development import POSTURES
 from env.vision import VisionConfig
 from scenes.randomization import SceneRandomization
 
@@ -19,7 +19,8 @@ class EnvConfig:
     """Everything that defines an infant environment apart from its task."""
 
     stage: str = "crawling"
-    """Developmental stage: lying, crawling, sitting or walking (sets eye height, fov and speed)."""
+    """Developmental stage: lying, crawling, sitting or walking (sets eye height, fov and speed; in code a
+    :class:`env.development.Posture`)."""
     width: int = 64
     """Observation width in pixels."""
     height: int = 64
@@ -44,8 +45,8 @@ class EnvConfig:
     """Options of the task's own config dataclass."""
 
     def __post_init__(self) -> None:
-        if self.stage not in STAGES:
-            raise ValueError(f"unknown developmental stage {self.stage!r}; choose one of {sorted(STAGES)}")
+        if self.stage not in POSTURES:
+            raise ValueError(f"unknown developmental stage {self.stage!r}; choose one of {sorted(POSTURES)}")
         for name in ("width", "height"):
             v = getattr(self, name)
             if not isinstance(v, int) or v <= 0:

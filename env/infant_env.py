@@ -7,7 +7,7 @@ runs a caregiver script and gives rewards.
 
 ## Action Space
 ``discrete`` (default): ``Discrete(6)`` = noop, forward, turn left, turn right, look up, look down.
-``continuous``: ``Box(-1, 1, (3,))`` = forward speed, turn rate, head tilt rate, as fractions of the stage's.
+``continuous``: ``Box(-1, 1, (3,))`` = forward speed, turn rate, head tilt rate, as fractions of the posture's.
 
 ## Observation Space
 ``Box(0, 255, (H, W, 3), uint8)`` RGB by default; with ``observations=("rgb", "depth", ...)`` a ``Dict`` of
@@ -35,7 +35,7 @@ the task's config (via ``task_options`` or extra keyword arguments).
 from __future__ import annotations
 
 from dataclasses import fields
-from typing import Any
+from typing import Any, ClassVar
 
 import gymnasium as gym
 import numpy as np
@@ -44,7 +44,7 @@ from gymnasium import spaces
 from env.backends import EyeSpec, make_backend
 from env.body import DISCRETE_ACTIONS, InfantBody
 from env.config import EnvConfig
-from env.development import stage as get_stage
+from env.development import posture as get_posture
 from env.tasks import Task, World, task_class
 from env.vision import InfantVision
 from scenes.generator import generate_home
@@ -54,7 +54,7 @@ from scenes.spec import SceneSpec
 class InfantEnv(gym.Env):
     """Gymnasium environment of an infant in a home; see the module docstring."""
 
-    metadata = {"render_modes": ["rgb_array"], "render_fps": 10}
+    metadata: ClassVar[dict[str, Any]] = {"render_modes": ["rgb_array"], "render_fps": 10}
 
     def __init__(self, task: str = "find_toy", render_mode: str | None = None, config: EnvConfig | None = None,
                  **kwargs: Any) -> None:
@@ -69,10 +69,10 @@ class InfantEnv(gym.Env):
             raise ValueError(f"render_mode={render_mode!r}: use None or 'rgb_array'")
         self.render_mode = render_mode
         c = self.config
-        self.stage = get_stage(c.stage)
-        self.age_months = c.vision.age_months if c.vision.age_months is not None else self.stage.default_age_months
+        self.posture = get_posture(c.stage)  # the developmental stage
+        self.age_months = c.vision.age_months if c.vision.age_months is not None else self.posture.default_age_months
         self.backend = make_backend(c.backend, c.quality)
-        self.body = InfantBody(self.stage, self.stage.eye_height)
+        self.body = InfantBody(self.posture, self.posture.eye_height)
         self.scene: SceneSpec | None = None
         self.world: World | None = None
         self._episodes_on_layout = 0
@@ -103,8 +103,8 @@ class InfantEnv(gym.Env):
         scene_seed = int(self.np_random.integers(2**31)) if seed is None else seed
         scene = generate_home(self.np_random, c.randomization, seed=scene_seed)
         self.scene = self.task.build(scene, self.np_random)
-        self.eye_height = self.stage.eye_height + self.scene.camera_height_offset
-        self.fovy = self.stage.fovy + self.scene.camera_fov_offset
+        self.eye_height = self.posture.eye_height + self.scene.camera_height_offset
+        self.fovy = self.posture.fovy + self.scene.camera_fov_offset
         self.backend.load(self.scene, EyeSpec(c.width, c.height, self.fovy))
         self.body.eye_height = self.eye_height
         self.vision = InfantVision(c.vision, self.age_months, c.height, self.fovy)
@@ -197,7 +197,7 @@ class InfantEnv(gym.Env):
     def describe(self) -> dict[str, Any]:
         """Static facts about the current episode for logs and episode.json."""
         return {
-            "task": self.task.name, "stage": self.stage.name, "eye_height_m": round(self.eye_height, 4),
+            "task": self.task.name, "stage": self.posture.name, "eye_height_m": round(self.eye_height, 4),
             "fovy_deg": round(self.fovy, 3), "age_months": self.age_months,
             "acuity_blur_sigma_px": round(self.vision.sigma, 3), "scene_seed": self.scene.seed if self.scene else None,
             "scene_digest": self.scene.digest() if self.scene else None, "width": self.config.width,

@@ -245,13 +245,13 @@ class SceneSpec:
 
 
 __all__ = [
-    "Category",
     "IDENTITY",
+    "RGBA",
+    "Category",
     "Light",
     "Material",
     "Pattern",
     "Quat",
-    "RGBA",
     "Room",
     "SceneObject",
     "SceneSpec",

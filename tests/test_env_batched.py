@@ -1,4 +1,4 @@
-"""The batched env: same episodes as the single env, vector-env contract, SB3 adapter, no leak."""
+"""The batched env: same episodes as the single env, vector-env contract, gymnasium's make_vec, no leak."""
 
 from __future__ import annotations
 
@@ -92,31 +92,6 @@ def test_batched_depth_matches_single() -> None:
             e.close()
 
 
-def test_sb3_adapter_same_step_reset() -> None:
-    pytest.importorskip("stable_baselines3")
-    from env.batched import sb3_vec_env
-
-    venv = sb3_vec_env(2, width=SIZE, height=SIZE, max_steps=2)
-    try:
-        venv.seed(5)
-        obs = venv.reset()
-        assert obs.shape == (2, SIZE, SIZE, 3)
-        _, first, _, infos = venv.step(np.array([1, 2]))
-        assert all("episode" not in info for info in infos)
-        obs, rewards, dones, infos = venv.step(np.array([0, 0]))
-        assert dones.all() and rewards.dtype == np.float32
-        for i, info in enumerate(infos):
-            assert info["terminal_observation"].shape == (SIZE, SIZE, 3)
-            assert info["TimeLimit.truncated"] is True
-            # Monitor-style episode stats, as SB3's ep_info_buffer and the training curves read them.
-            ep = info["episode"]
-            assert ep["l"] == 2 and ep["r"] == pytest.approx(first[i] + rewards[i], abs=1e-5)
-            assert ep["is_success"] is info["is_success"]
-        assert venv.get_attr("age_months") == [venv.batched.envs[0].age_months] * 2
-    finally:
-        venv.close()
-
-
 @pytest.mark.slow
 def test_no_leak_over_10k_batched_steps() -> None:
     from tools.bench_batched import batched_memory_check
@@ -125,25 +100,19 @@ def test_no_leak_over_10k_batched_steps() -> None:
     assert m["growth_mb"] < 30, m
 
 
-def test_subproc_batched_vec_env_matches_one_process() -> None:
-    pytest.importorskip("stable_baselines3")
-    from env.batched import sb3_vec_env
-    from env.sb3_vec import SubprocBatchedVecEnv
+def test_make_vec_gives_the_batched_env() -> None:
+    """Every id's vector entry point is the batched env (env/ is plain gymnasium; the SB3 side is agent's)."""
+    import gymnasium as gym
 
-    multi = SubprocBatchedVecEnv(1, procs=2, width=SIZE, height=SIZE, max_steps=3)
-    single = sb3_vec_env(2, width=SIZE, height=SIZE, max_steps=3)
+    v = gym.make_vec("Peekaboo/FindToy-v1", num_envs=2, vectorization_mode="vector_entry_point", width=SIZE,
+                     height=SIZE, max_steps=3)
     try:
-        multi.seed(4)
-        single.seed(4)
-        np.testing.assert_array_equal(multi.reset(), single.reset())
-        for t in range(4):
-            a = np.array([t % 6, (t + 1) % 6])
-            mo, mr, md, _ = multi.step(a)
-            so, sr, sd, _ = single.step(a)
-            np.testing.assert_array_equal(mr, sr)
-            np.testing.assert_array_equal(md, sd)
-            assert (mo != so).mean() <= TILE_TOLERANCE
-        assert multi.get_attr("age_months", [1]) == single.get_attr("age_months", [1])
+        assert isinstance(v, BatchedInfantEnv) and v.num_envs == 2
+        obs, _ = v.reset(seed=3)
+        assert obs.shape == (2, SIZE, SIZE, 3)
+        legacy = gym.make_vec("Peekaboo/FindToy-v0", num_envs=1, vectorization_mode="vector_entry_point",
+                              width=SIZE, height=SIZE)
+        assert legacy.envs[0].config.quality.tessellation == "fine"
+        legacy.close()
     finally:
-        multi.close()
-        single.close()
+        v.close()

@@ -10,7 +10,7 @@ import pytest
 from gymnasium.utils.env_checker import check_env
 
 import env
-from env.development import STAGES
+from env.development import POSTURES
 
 
 @pytest.mark.parametrize("env_id", sorted(env.ENV_IDS))
@@ -45,7 +45,7 @@ def test_different_seeds_different_scenes_and_frames():
     assert not np.array_equal(a[0], b[0])
 
 
-@pytest.mark.parametrize("stage", sorted(STAGES))
+@pytest.mark.parametrize("stage", sorted(POSTURES))
 def test_camera_height_matches_stage(stage: str):
     e = env.make("Peekaboo/FindToy-v1", width=32, height=32, stage=stage,
                  randomization={"camera_height_jitter": 0.0, "camera_fov_jitter": 0.0})
@@ -53,8 +53,8 @@ def test_camera_height_matches_stage(stage: str):
     backend = e.unwrapped.backend
     backend._sync()
     cam_z = backend.data.cam("infant_eye").xpos[2]  # read by name from the simulator
-    assert cam_z == pytest.approx(STAGES[stage].eye_height, abs=1e-9)
-    assert backend.model.cam("infant_eye").fovy[0] == pytest.approx(STAGES[stage].fovy)
+    assert cam_z == pytest.approx(POSTURES[stage].eye_height, abs=1e-9)
+    assert backend.model.cam("infant_eye").fovy[0] == pytest.approx(POSTURES[stage].fovy)
     e.close()
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 
@@ -30,15 +32,15 @@ def test_acuity_table_matches_mayer_1995():
 
 def test_filter_removes_more_high_frequencies_the_younger_the_infant():
     e = env.make("Peekaboo/FindToy-v1", width=256, height=256, age_months=36)
-    obs, _ = e.reset(seed=5)
+    e.reset(seed=5)
     raw = e.unwrapped.backend.render().rgb
     e.close()
     ages = [0.5, 1, 1.5, 2, 2.5, 3, 6, 12, 36]
     filters = [InfantVision(VisionConfig(), a, 256, 60.0) for a in ages]
     energies = [_high_freq_energy(f(raw)) for f in filters]
-    assert all(a <= b for a, b in zip(energies, energies[1:])), energies  # monotone in age
+    assert all(a <= b for a, b in itertools.pairwise(energies)), energies  # monotone in age
     blurred = [e for e, f in zip(energies, filters) if f.sigma > 0]
-    assert len(blurred) >= 4 and all(a < b for a, b in zip(blurred, blurred[1:]))  # strictly, below Nyquist
+    assert len(blurred) >= 4 and all(a < b for a, b in itertools.pairwise(blurred))  # strictly, below Nyquist
     # 256 px over 60° resolve 2.1 cycles/degree: from ~2.5 months on, acuity exceeds the image's.
     assert energies[-1] == _high_freq_energy(raw)
     assert energies[0] < 0.5 * _high_freq_energy(raw)

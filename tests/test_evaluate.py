@@ -6,7 +6,8 @@ import json
 
 import pytest
 
-from tools.evaluate import evaluate, main, wilson_interval
+from agent.stats import wilson_interval
+from tools.evaluate import evaluate, main
 
 ENV = {"backend": "mujoco", "width": 32, "height": 32, "stage": "crawling"}
 

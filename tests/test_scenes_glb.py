@@ -21,7 +21,7 @@ from scenes import generate_home
 from scenes.axes import (ZUP_TO_YUP, camera_pose_yup, eye_quat_zup, points_to_yup, points_to_zup, quat_to_yup,
                          quat_to_zup, yaw_from_quat_yup, yaw_quat_yup, yaw_quat_zup)
 from scenes.export import export_scene, validate
-from scenes.export.meshes import in_stage, room_shapes
+from scenes.export.meshes import in_scene_mesh, room_shapes
 from scenes.objects import cup, screen
 from scenes.spec import Material, Shape
 
@@ -32,7 +32,7 @@ SIZE = 64
 def scene():
     s = generate_home(np.random.default_rng(3), seed=3)
     sx, sy, syaw = s.spawn
-    ahead = lambda d, side=0.0: (sx + d * math.cos(syaw) - side * math.sin(syaw),  # noqa: E731
+    ahead = lambda d, side=0.0: (sx + d * math.cos(syaw) - side * math.sin(syaw),
                                  sy + d * math.sin(syaw) + side * math.cos(syaw), 0.0)
     mats = (Material("test_red", (0.8, 0.2, 0.2, 1.0)), Material("test_glass", (0.7, 0.8, 0.9, 0.4)))
     # every motion type: free toys (generated), kinematic cups and a yawed screen in view of the spawn pose
@@ -109,26 +109,26 @@ def _check_bounds(mesh_bounds_yup: np.ndarray, lo: np.ndarray, hi: np.ndarray, w
     assert np.all(np.abs(got_lo - lo) <= tol) and np.all(np.abs(got_hi - hi) <= tol), (what, got_lo, lo, got_hi, hi)
 
 
-def test_stage_glb_loads_and_matches_spec(scene, exported) -> None:
-    glb = trimesh.load(exported.stage_glb, force="scene")
+def test_scene_mesh_glb_loads_and_matches_spec(scene, exported) -> None:
+    glb = trimesh.load(exported.scene_mesh_glb, force="scene")
     nodes = {n: glb.graph[n] for n in glb.graph.nodes_geometry}
     expected = {}
     for room in scene.rooms:
         for name, sh, pos in room_shapes(room, scene.wall_height):
             expected[name] = _shape_aabb(sh, np.asarray(pos), np.eye(3))
     for obj in scene.objects:
-        if in_stage(obj, scene):
+        if in_scene_mesh(obj, scene):
             for i, sh in enumerate(obj.shapes):
                 expected[f"{obj.name}/{i}"] = _shape_aabb(sh, np.asarray(obj.pos), _rotz(obj.yaw))
     assert set(nodes) == set(expected)
     for name, (transform, geom) in nodes.items():
         mesh = glb.geometry[geom].copy().apply_transform(transform)
         _check_bounds(mesh.bounds, *expected[name], name)
-    assert set(exported.stage_objects) == {o.name for o in scene.objects if in_stage(o, scene)}
+    assert set(exported.scene_mesh_objects) == {o.name for o in scene.objects if in_scene_mesh(o, scene)}
 
 
 def test_object_glbs_and_poses_match_spec(scene, exported) -> None:
-    movable = [o for o in scene.objects if not in_stage(o, scene)]
+    movable = [o for o in scene.objects if not in_scene_mesh(o, scene)]
     assert [o.name for o in movable] == list(exported.objects)
     instances = json.loads(exported.scene_instance.read_text())["object_instances"]
     assert len(instances) == len(movable)
@@ -157,10 +157,10 @@ def _glb_json(path) -> dict:
 
 
 def test_textures_are_embedded(scene, exported) -> None:
-    doc = _glb_json(exported.stage_glb)
+    doc = _glb_json(exported.scene_mesh_glb)
     assert doc["images"], "the stage has textured materials"
     assert all("bufferView" in im and "uri" not in im for im in doc["images"])  # inside the GLB, no side files
-    glb = trimesh.load(exported.stage_glb, force="scene")
+    glb = trimesh.load(exported.scene_mesh_glb, force="scene")
     textured = {g.visual.material.name for g in glb.geometry.values()
                 if getattr(g.visual.material, "baseColorTexture", None) is not None}
     assert {m.name for m in scene.materials if m.texture} & textured
@@ -171,7 +171,7 @@ def test_textures_are_embedded(scene, exported) -> None:
 
 
 def test_configs_validate(exported) -> None:
-    files = [exported.dataset_config, exported.stage_config, exported.scene_instance]
+    files = [exported.dataset_config, exported.scene_mesh_config, exported.scene_instance]
     files += [o.config for o in exported.objects.values()]
     for f in files:
         assert validate(f) == [], f
@@ -184,7 +184,7 @@ def test_configs_validate(exported) -> None:
 
 def test_cache_is_reused_and_keyed_by_content(scene, exported, tmp_path_factory) -> None:
     again = export_scene(scene, exported.root.parent)
-    assert again.root == exported.root and again.stage_glb.stat().st_mtime == exported.stage_glb.stat().st_mtime
+    assert again.root == exported.root and again.scene_mesh_glb.stat().st_mtime == exported.scene_mesh_glb.stat().st_mtime
     other = generate_home(np.random.default_rng(4), seed=4)
     assert export_scene(other, exported.root.parent).root != exported.root
 
@@ -192,7 +192,7 @@ def test_cache_is_reused_and_keyed_by_content(scene, exported, tmp_path_factory)
 def test_cache_dir_from_env(monkeypatch, tmp_path, scene) -> None:
     monkeypatch.setenv("PEEKABOO_CACHE", str(tmp_path))
     exp = export_scene(scene)
-    assert exp.root.parent == tmp_path / "glb" and exp.stage_glb.is_file()
+    assert exp.root.parent == tmp_path / "glb" and exp.scene_mesh_glb.is_file()
 
 
 # ------------------------------------------------------- render of the export
@@ -224,7 +224,7 @@ def _exported_world(scene, exported) -> mujoco.MjSpec:
     spec.visual.headlight.specular = [0.0] * 3
     spec.visual.map.znear, spec.visual.map.zfar = 0.004, 3.0
     spec.stat.extent, spec.stat.center = 12.0, [0.0, 0.0, 0.0]
-    _add_glb(spec, spec.worldbody, exported.stage_glb, "stage")
+    _add_glb(spec, spec.worldbody, exported.scene_mesh_glb, "stage")
     instances = json.loads(exported.scene_instance.read_text())["object_instances"]
     for exp, inst in zip(exported.objects.values(), instances):
         body = spec.worldbody.add_body(name=exp.name, pos=inst["translation"], quat=inst["rotation"])

@@ -7,7 +7,7 @@ import dataclasses
 import numpy as np
 import pytest
 
-import env  # noqa: F401
+import env
 from scenes import Param, SceneRandomization, generate_home
 
 

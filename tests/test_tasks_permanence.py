@@ -36,11 +36,11 @@ def test_check_env(env_id):
 @pytest.mark.parametrize("env_id", sorted(BATTERY_IDS))
 def test_phases_and_info(env_id):
     e = gym.make(env_id, width=32, height=32, delay=0.5)
-    obs, info = e.reset(seed=1)
+    _, info = e.reset(seed=1)
     phases = [info["phase"]]
     done = False
     while not done:
-        obs, r, term, trunc, info = e.step(0)
+        _, _, term, trunc, info = e.step(0)
         done = term or trunc
         if info["phase"] != phases[-1]:
             phases.append(info["phase"])
@@ -149,7 +149,7 @@ def test_approach_shaping_is_the_same_whichever_location_hides_the_toy():
         run_until(e, "search", seed=5)
         terms = []
         for _ in range(12):
-            _, r, term, trunc, info = e.step(1)  # crawl forward, towards the row of screens
+            _, _, term, trunc, info = e.step(1)  # crawl forward, towards the row of screens
             terms.append(info["reward/approach"])
             if term or trunc:
                 break

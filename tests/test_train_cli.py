@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def train(*args: str, timeout: float = 400) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "agent.train", "--no-progress", *args], cwd=ROOT,
-                          capture_output=True, text=True, timeout=timeout)
+                          capture_output=True, text=True, timeout=timeout, check=False)
 
 
 @pytest.mark.slow
@@ -117,3 +117,36 @@ def test_ctrl_c_checkpoints_where_it_stopped_then_resume(tmp_path, envs):
     r = train(*args, "--resume")
     assert r.returncode == 0, r.stderr[-3000:]
     assert json.loads((run / "stages/00_look/summary.json").read_text())["steps_used"] >= 6144
+
+
+def test_flags_are_derived_from_run_options():
+    """agent.train's flags come from RunOptions: same defaults, every field a flag with its docstring as help, and
+    the flags users have today still set the same options."""
+    import dataclasses
+
+    from agent.cli import dataclass_from_args, field_docs
+    from agent.runner import RunOptions
+    from agent.train import parse_args
+
+    base = ["--curriculum", "c.yaml", "--out", "o"]
+    assert dataclass_from_args(RunOptions, parse_args(base)) == RunOptions()
+    docs = field_docs(RunOptions)
+    assert set(docs) == {f.name for f in dataclasses.fields(RunOptions)} and all(docs.values())
+    today = ["--n-envs", "4", "--in-process", "--backend", "habitat", "--resume", "--until", "s1",
+             "--torch-threads", "3", "--no-batched", "--no-progress"]
+    assert dataclass_from_args(RunOptions, parse_args(base + today)) == RunOptions(
+        n_envs=4, subprocess=False, backend="habitat", resume=True, until="s1", torch_threads=3, batched=False,
+        progress=False)
+    with pytest.raises(SystemExit):
+        parse_args([*base, "--backend", "unity"])
+
+
+def test_help_names_every_option(capsys):
+    from agent.train import parse_args
+
+    with pytest.raises(SystemExit):
+        parse_args(["--help"])
+    out = capsys.readouterr().out
+    for flag in ("--n-envs", "--in-process", "--no-batched", "--no-progress", "--torch-threads", "--until"):
+        assert flag in out
+    assert "Parallel envs" in out  # RunOptions.n_envs's docstring

@@ -166,15 +166,16 @@ class RandomAgent(_Scripted):
 
 class PolicyAgent:
     """A trained stable-baselines3 policy (feed-forward ``PPO`` or recurrent ``RecurrentPPO``): greedy actions, or
-    ``sampled`` from the policy as in training (torch's generator seeded per episode, so reports repeat)."""
+    ``sampled`` from the policy as in training (its own generator seeded per episode, so reports repeat), stepped
+    by :class:`agent.stepper.PolicyStepper`. It acts with one torch thread and leaves the process's torch threads
+    and global generator as they were."""
 
     def __init__(self, path: str | Path, env: gym.Env, sampled: bool = False) -> None:
-        import torch
+        from agent.process_state import global_generators_kept
 
-        # one observation at a time: extra threads only spin (and slow whatever else runs on the machine)
-        torch.set_num_threads(1)
         self.sampled = sampled
-        self.model, self.recurrent = load_checkpoint(path)
+        with global_generators_kept():  # SB3's loader reseeds them
+            self.model, self.recurrent = load_checkpoint(path)
         self.name = Path(path).name
         want, have = self.model.observation_space, env.observation_space
         self.stack = 1
@@ -186,28 +187,18 @@ class PolicyAgent:
                                  "with")
 
     def reset(self, seed: int) -> None:
-        self._state = None
-        self._start = np.ones((1,), dtype=bool)
-        self._frames: np.ndarray | None = None
-        if self.sampled:
-            import torch
-            torch.manual_seed(seed)
+        from agent.stepper import PolicyStepper
 
-    def _stacked(self, obs: np.ndarray) -> np.ndarray:
-        """The last ``stack`` frames along channels, oldest first, zeros before the episode's first (as SB3's
-        ``VecFrameStack`` gives them in training)."""
-        if self.stack == 1:
-            return obs
-        if self._frames is None:
-            self._frames = np.zeros((*obs.shape[:-1], obs.shape[-1] * self.stack), obs.dtype)
-        c = obs.shape[-1]
-        self._frames[..., :-c] = self._frames[..., c:]
-        self._frames[..., -c:] = obs
-        return self._frames
+        self._step = PolicyStepper(self.model.policy, deterministic=not self.sampled,
+                                   seed=seed if self.sampled else None, frame_stack=self.stack)
+        self._start = np.ones((1,), dtype=bool)
 
     def act(self, obs: Any, info: dict[str, Any]) -> Any:
-        action, self._state = self.model.predict(self._stacked(obs), state=self._state,
-                                                 episode_start=self._start, deterministic=not self.sampled)
+        from agent.process_state import torch_threads
+
+        # one observation at a time: extra threads only spin (and slow whatever else runs on the machine)
+        with torch_threads(1):
+            action = self._step(obs, self._start).actions[0]
         self._start = np.zeros((1,), dtype=bool)
         return int(action) if np.ndim(action) == 0 else action
 
@@ -247,7 +238,7 @@ def load_checkpoint(path: str | Path):
         raise ImportError(f"loading {str(p)!r} needs {exc.name}: pip install stable-baselines3 sb3-contrib") from exc
     try:
         return Algo.load(p, device="cpu"), recurrent
-    except Exception as exc:  # noqa: BLE001 - any failure inside SB3's loader means the same thing here
+    except Exception as exc:
         raise ValueError(f"checkpoint {str(p)!r} could not be loaded as {Algo.__name__} ({expected}): "
                          f"{type(exc).__name__}: {exc}") from exc
 

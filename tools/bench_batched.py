@@ -34,7 +34,7 @@ def batched_rate(size: int, n_envs: int, seconds: float, env_id: str = ENV_ID, t
 
 def batched_procs_rate(size: int, n_envs: int, procs: int, seconds: float, env_id: str = ENV_ID) -> float:
     """Env steps/s of one SB3 VecEnv over ``procs`` processes × ``n_envs`` batched worlds (pipes included)."""
-    from env.sb3_vec import SubprocBatchedVecEnv
+    from agent.vec_env import SubprocBatchedVecEnv
 
     v = SubprocBatchedVecEnv(n_envs, procs, env_id, width=size, height=size)
     try:
@@ -52,7 +52,7 @@ def miniworld_rate(size: int, seconds: float) -> dict[str, Any]:
 
         pyglet.options["headless"] = True
         import miniworld  # noqa: F401
-    except Exception as exc:  # not installed, or no headless GL for pyglet
+    except Exception as exc:  # noqa: BLE001 - not installed, or no headless GL for pyglet
         return {"skipped": f"miniworld unavailable ({type(exc).__name__}: {exc}); pip install miniworld"}
     e = gym.make("MiniWorld-OneRoom-v0", obs_width=size, obs_height=size)
     try:
@@ -139,7 +139,7 @@ def batched_memory_check(steps: int, n_envs: int = 4, size: int = 64) -> dict[st
     v = make_batched(n_envs, width=size, height=size, max_steps=100)
     v.reset(seed=0)
     rng = np.random.default_rng(0)
-    run = lambda n: [v.step(rng.integers(6, size=n_envs)) for _ in range(n // n_envs)]  # noqa: E731
+    run = lambda n: [v.step(rng.integers(6, size=n_envs)) for _ in range(n // n_envs)]
     run(3000)  # first layouts fill llvmpipe's shader cache and malloc arenas
     before, raw_before = _trimmed_rss_mb(), _rss_mb()
     run(steps)
@@ -217,7 +217,7 @@ def format_batched(r: dict[str, Any]) -> str:
                 q = p[name]
                 ph = q.get("phase_s", {})
                 split = (f"; rollouts {ph['rollout']:.1f} s, gradient epochs {ph['train']:.1f} s"
-                         if ph else "")
+                         + (f" = {q['phase_share']:.0%} of the run" if "phase_share" in q else "") if ph else "")
                 lines.append(f"  PPO {label:<25} {q['ppo_steps_per_s']:>6.0f} env-steps/s  ({q['n_envs']} batched "
                              f"worlds; {q['ratio']:.2f}x env-only {q['env_steps_per_s']:.0f}/s"
                              + (f"; {q['vs_naive']:.2f}x naive" if "vs_naive" in q else "") + split + ")")

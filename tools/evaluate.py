@@ -16,29 +16,18 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
 import env as peekaboo
+from agent.stats import wilson_interval
 from env.seeds import eval_seed
 from env.tasks import task_class
 
 BATTERY: tuple[str, ...] = ("occluder", "cups", "a_not_b", "delayed_response", "occluded_trajectory")
 """Tasks that ``--tasks all`` runs."""
-
-
-def wilson_interval(successes: int, n: int, z: float = 1.959964) -> tuple[float, float]:
-    """95% Wilson score interval of a binomial proportion."""
-    if n <= 0:
-        raise ValueError("the Wilson interval needs at least one episode")
-    p = successes / n
-    denom = 1 + z * z / n
-    centre = (p + z * z / (2 * n)) / denom
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
-    return max(0.0, centre - half), min(1.0, centre + half)
 
 
 def env_id_of(task: str) -> str:
@@ -140,8 +129,8 @@ def evaluate(agent: str, tasks: list[str], episodes: int, seed: int, env_kwargs:
 def markdown(report: dict[str, Any]) -> str:
     """A readable table of the report."""
     lines = [f"# Object-permanence battery: agent `{report['agent']}`", "",
-             f"{report['episodes_per_condition']} episodes per condition, seed {report['seed']}, "
-             f"{report['env'].get('width')}×{report['env'].get('height')}, backend {report['env'].get('backend')}.",
+             (f"{report['episodes_per_condition']} episodes per condition, seed {report['seed']}, "
+              f"{report['env'].get('width')}×{report['env'].get('height')}, backend {report['env'].get('backend')}."),
              "", "| task | condition | kind | successes | rate | 95% CI | chance | notes |",
              "|---|---|---|---|---|---|---|---|"]
     for task, tr in report["tasks"].items():

@@ -25,7 +25,7 @@ import numpy as np
 from agent.policy import build_model, load_model, make_env_fn
 from agent.probe import first_search_rows, linear_probe, probe_venv, record
 from curriculum.config import ConfigError, load_curriculum
-from tools.evaluate import wilson_interval
+from agent.stats import wilson_interval
 
 
 def probe_agent(cfg: Any, stage_name: str | None, agent: str, steps: int, n_envs: int, seed: int,

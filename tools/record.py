@@ -51,11 +51,11 @@ def record(checkpoint: str | Path, task: str, episodes: int, out: str | Path, se
     """Write one mp4 per episode into ``out``; returns their paths."""
     import cv2
     import imageio.v2 as imageio
-    import torch
     from stable_baselines3.common.vec_env import DummyVecEnv, VecFrameStack
 
     import env as peekaboo_env
     from agent.policy import CheckpointError, make_env_fn
+    from agent.stepper import PolicyStepper
     from env.body import DISCRETE_ACTIONS
 
     checkpoint = Path(checkpoint)
@@ -69,7 +69,7 @@ def record(checkpoint: str | Path, task: str, episodes: int, out: str | Path, se
                 from sb3_contrib import RecurrentPPO as cls
             model = cls.load(checkpoint, device="cpu")
             break
-        except Exception as e:  # wrong class or corrupt file
+        except Exception as e:  # noqa: BLE001 - wrong class or corrupt file
             errors.append(f"{cls_name}: {type(e).__name__}: {e}")
     if model is None:
         raise CheckpointError(f"cannot load {str(checkpoint)!r} as PPO or RecurrentPPO: {errors}")
@@ -83,8 +83,6 @@ def record(checkpoint: str | Path, task: str, episodes: int, out: str | Path, se
         venv.close()
         raise CheckpointError(f"checkpoint expects observations {model.observation_space.shape} (C,H,W) but "
                               f"{env_id} gives {venv.observation_space.shape}; pass matching --width/--height")
-    policy = model.policy
-    recurrent = hasattr(policy, "lstm_hidden_state_shape")
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     paths = []
@@ -92,23 +90,13 @@ def record(checkpoint: str | Path, task: str, episodes: int, out: str | Path, se
         for ep in range(episodes):
             venv.seed(seed + ep)
             obs = venv.reset()
-            start = torch.ones(1)
-            states = None
-            if recurrent:
-                from sb3_contrib.common.recurrent.type_aliases import RNNStates
-                z = torch.zeros(policy.lstm_hidden_state_shape)
-                states = RNNStates((z, z.clone()), (z.clone(), z.clone()))
+            start = np.ones((1,), dtype=bool)
+            step = PolicyStepper(model.policy, deterministic)  # sampling from the global generator, as before
             path = out / f"{env_id.split('/')[-1]}_ep{ep:02d}.mp4"
             writer = imageio.get_writer(path, fps=fps, macro_block_size=1)
             total, t = 0.0, 0
             while True:
-                obs_t, _ = policy.obs_to_tensor(obs)
-                with torch.no_grad():
-                    if recurrent:
-                        act, value, _, states = policy.forward(obs_t, states, start, deterministic)
-                    else:
-                        act, value, _ = policy.forward(obs_t, deterministic)
-                action = act.cpu().numpy()
+                action, value, _ = step(obs, start)
                 third = venv.env_method("render")[0]
                 seen = obs_rgb(obs)  # the frame the action was chosen on
                 obs, reward, done, infos = venv.step(action)
@@ -124,7 +112,7 @@ def record(checkpoint: str | Path, task: str, episodes: int, out: str | Path, se
                                    f"return={total:+.2f}" + ("  SUCCESS" if info.get("is_success") else "")])
                 side = cv2.resize(np.asarray(third), (VIEW, VIEW)) if third is not None else np.zeros_like(eye)
                 writer.append_data(np.concatenate([eye, _label(side, ["third person"])], axis=1))
-                start = torch.as_tensor(done, dtype=torch.float32)
+                start = done
                 if done[0]:
                     break
             writer.close()

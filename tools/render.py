@@ -19,7 +19,7 @@ import imageio.v2 as imageio
 import numpy as np
 from tqdm import tqdm
 
-from env.development import STAGES
+from env.development import POSTURES
 from tools.policies import POLICIES, make_policy
 
 VIEW = 256  # side of each panel in the video
@@ -95,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--policy", default="wander", choices=sorted(POLICIES), help="scripted policy")
     p.add_argument("--width", type=int, default=64)
     p.add_argument("--height", type=int, default=64)
-    p.add_argument("--stage", default=None, choices=sorted(STAGES), help="developmental stage (default crawling)")
+    p.add_argument("--stage", default=None, choices=sorted(POSTURES), help="developmental stage (default crawling)")
     p.add_argument("--age-months", type=float, default=None, help="age for the acuity filter")
     p.add_argument("--backend", default="mujoco", choices=["mujoco", "habitat"])
     a = p.parse_args(argv)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -86,7 +87,7 @@ class OccludedTrajectory(PermanenceTask):
         if self._leg >= len(legs):
             return
         points = [start, *legs]
-        length = sum(float(np.hypot(*(b[:2] - a[:2]))) for a, b in zip(points, points[1:]))
+        length = sum(float(np.hypot(*(b[:2] - a[:2]))) for a, b in itertools.pairwise(points))
         speed = length / (0.8 * HIDE_DONE * self.config.hide_time)
         goal = legs[self._leg]
         gap = goal[:2] - world.position(TOY)[:2]

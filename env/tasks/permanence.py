@@ -240,7 +240,7 @@ class PermanenceTask(Task):
         corners = np.array([self._fallback.xy(f, lat) for f in (-0.3, depth) for lat in (-half, half)])
         (x0, y0), (x1, y1) = corners.min(0), corners.max(0)
         keep = [o for o in scene.objects if o.category != "furniture" or not o.blocks_infant or
-                (lambda b: b[2] < x0 or b[0] > x1 or b[3] < y0 or b[1] > y1)(o.footprint())]
+                (b := o.footprint())[2] < x0 or b[0] > x1 or b[3] < y0 or b[1] > y1]
         scene = dataclasses.replace(scene, objects=tuple(keep))
         objs, mats = self.scene_objects()
         return scene.with_objects(*objs, materials=tuple(mats))

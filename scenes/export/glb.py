@@ -1,10 +1,10 @@
-"""Write a scene spec as habitat-sim assets: a stage GLB, one GLB + object config per movable object, a
+"""Write a scene spec as habitat-sim assets: the scene mesh (habitat-sim's "stage") as one GLB, one GLB + object config per movable object, a
 scene-dataset config and a scene instance, cached by the scene's content hash.
 
 Layout of ``<cache>/glb/<digest>-<texture size>px/``::
 
-    peekaboo.scene_dataset_config.json   links the stage, the objects and the scene instance
-    stage.glb, stage.stage_config.json   rooms (floor, ceiling), walls, furniture, rugs: one static mesh
+    peekaboo.scene_dataset_config.json   links the scene mesh, the objects and the scene instance
+    stage.glb, stage.stage_config.json   the scene mesh: rooms (floor, ceiling), walls, furniture, rugs, static
     objects/<name>.glb, objects/<name>.object_config.json   toys, cups, screens (one rigid object each)
     peekaboo.scene_instance.json         the initial pose and motion type of every object
     manifest.json                        what was written (read back on a cache hit)
@@ -28,7 +28,7 @@ import numpy as np
 import trimesh
 
 from scenes.axes import ZUP_TO_YUP, pose_to_yup
-from scenes.export.meshes import MaterialBank, in_stage, object_meshes, stage_meshes
+from scenes.export.meshes import MaterialBank, in_scene_mesh, object_meshes, scene_mesh_parts
 from scenes.spec import SceneObject, SceneSpec
 
 EXPORT_VERSION = 2
@@ -68,16 +68,16 @@ class ExportedScene:
     """The cache folder."""
     dataset_config: Path
     """``peekaboo.scene_dataset_config.json``."""
-    stage_glb: Path
-    """The stage mesh (pass as ``SimulatorConfiguration.scene_id``)."""
-    stage_config: Path
-    """``stage.stage_config.json`` next to it."""
+    scene_mesh_glb: Path
+    """The scene mesh, ``stage.glb`` (pass as ``SimulatorConfiguration.scene_id``)."""
+    scene_mesh_config: Path
+    """``stage.stage_config.json`` next to it (habitat-sim's stage attributes)."""
     scene_instance: Path
     """``peekaboo.scene_instance.json``."""
     objects: dict[str, ExportedObject] = field(default_factory=dict)
     """Rigid objects by scene name, in scene order."""
-    stage_objects: tuple[str, ...] = ()
-    """Names of the scene objects baked into the stage."""
+    scene_mesh_objects: tuple[str, ...] = ()
+    """Names of the scene objects baked into the scene mesh."""
 
 
 def cache_root() -> Path:
@@ -124,7 +124,7 @@ def _object_config(obj: SceneObject, glb_name: str, semantic_id: int) -> dict:
 def _write(scene: SceneSpec, root: Path, texture_size: int) -> dict:
     bank = MaterialBank(scene, texture_size)
     (root / "objects").mkdir(parents=True)
-    (root / "stage.glb").write_bytes(_glb(stage_meshes(scene, bank)))
+    (root / "stage.glb").write_bytes(_glb(scene_mesh_parts(scene, bank)))
     _write_json(root / "stage.stage_config.json", {
         "render_asset": "stage.glb", "collision_asset": "stage.glb", "up": [0.0, 1.0, 0.0],
         "front": [0.0, 0.0, -1.0], "origin": [0.0, 0.0, 0.0], "units_to_meters": 1.0, "margin": 0.01,
@@ -132,10 +132,10 @@ def _write(scene: SceneSpec, root: Path, texture_size: int) -> dict:
         "shader_type": "phong",
     })
     used: set[str] = set()
-    objects, instances, stage_objects = [], [], []
+    objects, instances, scene_mesh_objects = [], [], []
     for i, obj in enumerate(scene.objects):
-        if in_stage(obj, scene):
-            stage_objects.append(obj.name)
+        if in_scene_mesh(obj, scene):
+            scene_mesh_objects.append(obj.name)
             continue
         stem = _file_stem(obj.name, used)
         glb = f"objects/{stem}.glb"
@@ -156,7 +156,8 @@ def _write(scene: SceneSpec, root: Path, texture_size: int) -> dict:
         "scene_instances": {"paths": {".json": [SCENE_INSTANCE]}},
     })
     manifest = {"version": EXPORT_VERSION, "digest": scene.digest(), "seed": scene.seed,
-                "texture_size": texture_size, "objects": objects, "stage_objects": stage_objects}
+                "texture_size": texture_size, "objects": objects,
+                "stage_objects": scene_mesh_objects}  # key kept: cached folders are read back by it
     _write_json(root / "manifest.json", manifest)
     return manifest
 
@@ -168,7 +169,8 @@ def _load(root: Path, manifest: dict) -> ExportedScene:
         for o in manifest["objects"]
     }
     return ExportedScene(root, root / DATASET_CONFIG, root / "stage.glb", root / "stage.stage_config.json",
-                         root / SCENE_INSTANCE, objects, tuple(manifest["stage_objects"]))
+                         root / SCENE_INSTANCE, objects,
+                         tuple(manifest["stage_objects"]))  # the key cached folders already have
 
 
 def export_scene(scene: SceneSpec, cache_dir: Path | str | None = None, texture_size: int = 64,
@@ -201,5 +203,12 @@ def export_scene(scene: SceneSpec, cache_dir: Path | str | None = None, texture_
     return _load(root, manifest)
 
 
-__all__ = ["DATASET_CONFIG", "EXPORT_VERSION", "ExportedObject", "ExportedScene", "SCENE_INSTANCE", "cache_root",
-           "export_scene"]
+__all__ = [
+    "DATASET_CONFIG",
+    "EXPORT_VERSION",
+    "SCENE_INSTANCE",
+    "ExportedObject",
+    "ExportedScene",
+    "cache_root",
+    "export_scene",
+]

@@ -109,8 +109,8 @@ def validate(path: Path, cfg: dict | None = None) -> list[str]:
             if inst.get("motion_type", "STATIC") not in MOTION_TYPES:
                 errors.append(f"{name} {where}: motion_type {inst['motion_type']!r} not in {MOTION_TYPES}")
         return errors
-    return [f"{name}: not a habitat config (expected *.stage_config.json, *.object_config.json, "
-            "*.scene_dataset_config.json or *.scene_instance.json)"]
+    return [(f"{name}: not a habitat config (expected *.stage_config.json, *.object_config.json, "
+             "*.scene_dataset_config.json or *.scene_instance.json)")]
 
 
 __all__ = ["DATASET_SECTIONS", "INSTANCE_FIELDS", "MOTION_TYPES", "OBJECT_FIELDS", "STAGE_FIELDS", "validate"]

@@ -126,16 +126,17 @@ def room_shapes(room: Room, wall_height: float) -> list[tuple[str, Shape, tuple[
     ]
 
 
-def in_stage(obj: SceneObject, scene: SceneSpec) -> bool:
-    """Static, opaque objects are baked into the stage; the rest become rigid objects of their own.
+def in_scene_mesh(obj: SceneObject, scene: SceneSpec) -> bool:
+    """Static, opaque objects are baked into the scene mesh (what habitat-sim calls the "stage"); the rest become rigid objects of their own.
 
     Transparent static objects stay separate so that ray casts (line of sight) can look through them.
     """
     return obj.dynamics == "static" and all(scene.material(sh.material).rgba[3] >= 1.0 for sh in obj.shapes)
 
 
-def stage_meshes(scene: SceneSpec, bank: MaterialBank) -> list[tuple[str, trimesh.Trimesh]]:
-    """Rooms' floors and ceilings plus every stage object, posed in the z-up world."""
+def scene_mesh_parts(scene: SceneSpec, bank: MaterialBank) -> list[tuple[str, trimesh.Trimesh]]:
+    """The scene mesh's parts: rooms' floors and ceilings plus every object baked into it, posed in the z-up
+    world."""
     out: list[tuple[str, trimesh.Trimesh]] = []
     for room in scene.rooms:
         for name, shape, pos in room_shapes(room, scene.wall_height):
@@ -143,7 +144,7 @@ def stage_meshes(scene: SceneSpec, bank: MaterialBank) -> list[tuple[str, trimes
             m.apply_translation(pos)
             out.append((name, m))
     for obj in scene.objects:
-        if in_stage(obj, scene):
+        if in_scene_mesh(obj, scene):
             pose = yaw_transform(obj.pos, obj.yaw)
             for name, m in object_meshes(obj, bank):
                 m.apply_transform(pose)
@@ -152,6 +153,6 @@ def stage_meshes(scene: SceneSpec, bank: MaterialBank) -> list[tuple[str, trimes
 
 
 __all__ = [
-    "CEILING_MATERIAL", "MaterialBank", "in_stage", "object_meshes", "primitive", "room_shapes", "shape_mesh",
-    "stage_meshes", "yaw_transform",
+    "CEILING_MATERIAL", "MaterialBank", "in_scene_mesh", "object_meshes", "primitive", "room_shapes",
+    "scene_mesh_parts", "shape_mesh", "yaw_transform",
 ]

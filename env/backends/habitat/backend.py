@@ -3,7 +3,8 @@ rendered by habitat-sim's sensors.
 
 Mapping onto habitat-sim (y-up, see :mod:`scenes.axes`):
 
-- stage: ``SimulatorConfiguration.scene_id`` = the exported ``stage.glb`` (rooms, walls, furniture), physics on;
+- the scene mesh (habitat-sim's "stage"): ``SimulatorConfiguration.scene_id`` = the exported ``stage.glb`` (rooms,
+  walls, furniture), physics on;
 - movable objects: templates loaded with the object-template manager, instanced by the rigid-object manager with
   ``semantic_id = 1 + scene index`` (DYNAMIC for free toys, KINEMATIC for cups and screens);
 - the infant's eye: agent 0 with RGB, depth and semantic ``CameraSensorSpec`` s (pinhole, the eye's resolution,
@@ -11,7 +12,7 @@ Mapping onto habitat-sim (y-up, see :mod:`scenes.axes`):
   sensors at the eye;
 - people's views: agent 1, one colour sensor per requested size.
 
-Differences from MuJoCo: static objects are part of the stage mesh, so segmentation shows them as 0 (only
+Differences from MuJoCo: static objects are part of the scene mesh, so segmentation shows them as 0 (only
 rigid objects carry ids); shadows/MSAA/reflections switches are not applied; lights-out blacks the RGB image
 (habitat's Phong shader keeps a material ambient term without lights, MuJoCo's frame is black).
 """
@@ -82,7 +83,7 @@ class HabitatBackend(Backend):
 
         sim_cfg = hs.SimulatorConfiguration()
         sim_cfg.scene_dataset_config_file = str(self.exported.dataset_config)
-        sim_cfg.scene_id = str(self.exported.stage_glb)
+        sim_cfg.scene_id = str(self.exported.scene_mesh_glb)
         sim_cfg.enable_physics = True
         sim_cfg.gpu_device_id = self.gpu_device_id
         sim_cfg.random_seed = int(scene.seed)
@@ -183,7 +184,7 @@ class HabitatBackend(Backend):
         self._check(name)
         if name in self._objects:
             return points_to_zup(np.array(list(self._objects[name].translation)))
-        return np.asarray(self.scene.object(name).pos, np.float64)  # baked into the stage: never moves
+        return np.asarray(self.scene.object(name).pos, np.float64)  # baked into the scene mesh: never moves
 
     def set_pose(self, name: str, position: np.ndarray, yaw: float | None = None) -> None:
         self._check(name)
@@ -226,7 +227,7 @@ class HabitatBackend(Backend):
             centre = obj.transformation.transform_point(obj.root_scene_node.cumulative_bb.center())
             target = np.array(list(centre))
             slack = 1e-3
-        else:  # a stage object: aim at its middle and accept hits on its own surface
+        else:  # part of the scene mesh: aim at its middle and accept hits on its own surface
             spec_obj = self.scene.object(name)
             target = points_to_yup(np.array([*spec_obj.pos[:2], spec_obj.pos[2] + spec_obj.height() / 2]))
             slack = max(max(sh.half_extents()) for sh in spec_obj.shapes)
@@ -302,4 +303,4 @@ def _npq(wxyz: np.ndarray) -> Any:
     return quaternion.quaternion(*(float(v) for v in wxyz))
 
 
-__all__ = ["DEFAULT_EYE_HEIGHT", "HabitatBackend", "INSTALL_HINT", "require_habitat_sim"]
+__all__ = ["DEFAULT_EYE_HEIGHT", "INSTALL_HINT", "HabitatBackend", "require_habitat_sim"]

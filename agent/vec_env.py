@@ -1,48 +1,21 @@
-"""A stable-baselines3 ``VecEnv`` over a :class:`env.batched.BatchedInfantEnv` (needs ``stable-baselines3``), one
-or several processes of them, and rollouts run inside those processes by an actor the learner sends
-(``SubprocBatchedVecEnv.rollout``; the learners are in ``agent.rollout``)."""
+"""A stable-baselines3 ``VecEnv`` over a :class:`env.batched.BatchedInfantEnv`, one or several processes of them,
+and rollouts run inside those processes by an actor the learner sends (``SubprocBatchedVecEnv.rollout``; the
+protocol is in :mod:`agent.rollout_protocol`, the learners in :mod:`agent.rollout`).
+
+The learner's side of the batched env: ``env/`` stays plain gymnasium (``gymnasium.make_vec(id, num_envs=N,
+vectorization_mode="vector_entry_point")`` gives the :class:`~env.batched.BatchedInfantEnv` itself)."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
+from stable_baselines3.common.vec_env.base_vec_env import VecEnv
 
-try:
-    from stable_baselines3.common.vec_env.base_vec_env import VecEnv
-except ImportError as exc:  # pragma: no cover - optional dependency
-    raise ImportError("SB3BatchedVecEnv needs stable-baselines3: pip install stable-baselines3") from exc
-
-from env.batched import BatchedInfantEnv
-
-
-class RolloutActor(Protocol):
-    """Chooses a batch's actions from its observations inside an env process (e.g. a copy of a policy)."""
-
-    def __call__(self, obs: np.ndarray, episode_starts: np.ndarray) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-        """``(actions, extras)``: one action per env, and per-env arrays (env first) to return with the rollout.
-        ``episode_starts[i]``: env ``i``'s observation is its episode's first (a memory should reset)."""
-        ...
-
-
-@dataclass
-class Rollout:
-    """Consecutive steps of ``n`` envs: arrays are ``(steps, n, ...)``, ``infos[t][i]`` env ``i``'s at step ``t``."""
-
-    obs: np.ndarray
-    """Observations the actions were chosen from."""
-    actions: np.ndarray
-    rewards: np.ndarray
-    dones: np.ndarray
-    """Episode ended at this step (the next observation is the new episode's first)."""
-    infos: list[list[dict[str, Any]]]
-    extras: dict[str, np.ndarray]
-    """What the actor returned beside the actions (values, log-probabilities, ...)."""
-    last_obs: np.ndarray
-    """Observations after the last step."""
+from agent.rollout_protocol import Rollout, RolloutActor
+from env.batched import BatchedInfantEnv, make_batched
 
 
 class SB3BatchedVecEnv(VecEnv):
@@ -134,8 +107,6 @@ class SB3BatchedVecEnv(VecEnv):
 
 def _worker(remote, parent_remote, n_envs: int, env_id: str, kwargs: dict[str, Any]) -> None:
     import signal
-
-    from env.batched import make_batched
 
     # Ctrl-C reaches the whole process group: the parent checkpoints and closes us, so do not die mid-message
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -276,3 +247,8 @@ class SubprocBatchedVecEnv(VecEnv):
         for p in self.processes:
             p.join(timeout=10)
         self._closed = True
+
+
+def sb3_vec_env(num_envs: int, env_id: str = "Peekaboo/FindToy-v1", **kwargs: Any) -> SB3BatchedVecEnv:
+    """A stable-baselines3 ``VecEnv`` over a :class:`~env.batched.BatchedInfantEnv` in this process."""
+    return SB3BatchedVecEnv(make_batched(num_envs, env_id, **kwargs))

@@ -1,0 +1,93 @@
+"""agent.stepper: the one policy stepper acts as SB3's ``model.predict`` (PPO and RecurrentPPO, greedy and sampled,
+episode starts and frame stacking included) and leaves torch's global generator and thread count as they were."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch as th
+from stable_baselines3.common.vec_env import VecFrameStack
+
+from agent.policy import build_model, make_vec_env
+from agent.stepper import FrameStack, PolicyStepper
+from agent.process_state import drawing_from, torch_threads
+from curriculum.config import AgentConfig, PPOConfig, StageConfig
+
+STAGE = StageConfig(name="t", env_ids=("Peekaboo/FindToy-v1",), env_kwargs={"max_steps": 4})
+
+
+def _model_and_envs(recurrent: bool, frame_stack: int = 1):
+    agent = AgentConfig(features_dim=16, recurrent=recurrent, lstm_hidden_size=8, frame_stack=frame_stack,
+                        ppo=PPOConfig(n_steps=8, batch_size=8, n_epochs=1))
+    venv = make_vec_env(STAGE, list(STAGE.env_ids), 2, 32, 32, "mujoco", agent, subprocess=False, seed=0)
+    return build_model(agent, venv, 0, None), venv
+
+
+@pytest.mark.parametrize("recurrent", [False, True])
+@pytest.mark.parametrize("deterministic", [True, False])
+def test_stepper_acts_as_model_predict(recurrent: bool, deterministic: bool) -> None:
+    """Same actions as ``model.predict`` with torch's global generator seeded as the stepper's own, over episodes
+    that end (4-step episodes, 10 steps), so LSTM resets at episode starts are compared too."""
+    model, venv = _model_and_envs(recurrent)
+    try:
+        step = PolicyStepper(model.policy, deterministic, seed=7)
+        obs, start, state, ends = venv.reset(), np.ones(2, bool), None, 0
+        th.manual_seed(7)
+        for _ in range(10):
+            ours = step(obs, start).actions
+            theirs, state = model.predict(obs, state=state, episode_start=start, deterministic=deterministic)
+            np.testing.assert_array_equal(ours, theirs)
+            obs, _, start, _ = venv.step(ours)
+            ends += int(start.sum())
+        assert ends >= 4  # episodes did end on the way (4 steps each): episode starts were compared too
+    finally:
+        venv.close()
+
+
+@pytest.mark.parametrize("recurrent", [False, True])
+def test_seeded_stepper_leaves_the_global_generator_alone(recurrent: bool) -> None:
+    model, venv = _model_and_envs(recurrent)
+    try:
+        obs = venv.reset()
+        th.manual_seed(123)
+        before = th.get_rng_state()
+        first = [PolicyStepper(model.policy, seed=5)(obs, np.ones(2, bool)).actions for _ in range(2)]
+        assert th.equal(th.get_rng_state(), before)
+        np.testing.assert_array_equal(first[0], first[1])  # same seed, same draws
+    finally:
+        venv.close()
+
+
+def test_frame_stack_matches_vec_frame_stack() -> None:
+    """:class:`FrameStack` on the raw frames gives what SB3's ``VecFrameStack`` gives, across episode ends."""
+    _, venv = _model_and_envs(False)
+    stacked = VecFrameStack(venv, 3)
+    try:
+        stack, obs, start = FrameStack(3), stacked.reset(), np.ones(2, bool)
+        rng = np.random.default_rng(0)
+        for _ in range(9):
+            np.testing.assert_array_equal(stack(obs[..., -3:], start), obs)
+            obs, _, start, _ = stacked.step(rng.integers(6, size=2))
+        single = FrameStack(2)  # one env's frames, as tools.agents.PolicyAgent gets them
+        frame = np.full((4, 4, 3), 9, np.uint8)
+        assert single(frame, np.ones(1, bool))[..., :3].max() == 0
+        assert single(frame, np.zeros(1, bool)).min() == 9
+        assert single(frame, np.ones(1, bool))[..., :3].max() == 0
+    finally:
+        stacked.close()
+
+
+def test_drawing_from_and_torch_threads_restore_global_state() -> None:
+    g = th.Generator().manual_seed(1)
+    th.manual_seed(2)
+    before = th.get_rng_state()
+    with drawing_from(g):
+        inside = th.rand(3)
+    assert th.equal(th.get_rng_state(), before)
+    assert th.equal(inside, th.rand(3, generator=th.Generator().manual_seed(1)))
+    with drawing_from(g):  # the generator advanced: the next draws follow on
+        assert th.equal(th.rand(3), th.rand(6, generator=th.Generator().manual_seed(1))[3:])
+    threads = th.get_num_threads()
+    with torch_threads(threads + 1):
+        assert th.get_num_threads() == threads + 1
+    assert th.get_num_threads() == threads

@@ -1,0 +1,53 @@
+"""agent.vec_env: the SB3 VecEnv over the batched env, in one process and in several (moved from env.sb3_vec)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from agent.vec_env import SubprocBatchedVecEnv, sb3_vec_env
+
+SIZE = 32
+TILE_TOLERANCE = 0.01  # fraction of pixels allowed to differ when tiled (llvmpipe sub-pixel snapping)
+
+
+def test_sb3_adapter_same_step_reset() -> None:
+    venv = sb3_vec_env(2, width=SIZE, height=SIZE, max_steps=2)
+    try:
+        venv.seed(5)
+        obs = venv.reset()
+        assert obs.shape == (2, SIZE, SIZE, 3)
+        _, first, _, infos = venv.step(np.array([1, 2]))
+        assert all("episode" not in info for info in infos)
+        obs, rewards, dones, infos = venv.step(np.array([0, 0]))
+        assert dones.all() and rewards.dtype == np.float32
+        for i, info in enumerate(infos):
+            assert info["terminal_observation"].shape == (SIZE, SIZE, 3)
+            assert info["TimeLimit.truncated"] is True
+            # Monitor-style episode stats, as SB3's ep_info_buffer and the training curves read them.
+            ep = info["episode"]
+            assert ep["l"] == 2 and ep["r"] == pytest.approx(first[i] + rewards[i], abs=1e-5)
+            assert ep["is_success"] is info["is_success"]
+        assert venv.get_attr("age_months") == [venv.batched.envs[0].age_months] * 2
+    finally:
+        venv.close()
+
+
+def test_subproc_batched_vec_env_matches_one_process() -> None:
+    multi = SubprocBatchedVecEnv(1, procs=2, width=SIZE, height=SIZE, max_steps=3)
+    single = sb3_vec_env(2, width=SIZE, height=SIZE, max_steps=3)
+    try:
+        multi.seed(4)
+        single.seed(4)
+        np.testing.assert_array_equal(multi.reset(), single.reset())
+        for t in range(4):
+            a = np.array([t % 6, (t + 1) % 6])
+            mo, mr, md, _ = multi.step(a)
+            so, sr, sd, _ = single.step(a)
+            np.testing.assert_array_equal(mr, sr)
+            np.testing.assert_array_equal(md, sd)
+            assert (mo != so).mean() <= TILE_TOLERANCE
+        assert multi.get_attr("age_months", [1]) == single.get_attr("age_months", [1])
+    finally:
+        multi.close()
+        single.close()

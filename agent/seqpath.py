@@ -73,7 +73,7 @@ class Recording:
     episode_start: np.ndarray
     """The step's observation is an episode's first."""
     phase: np.ndarray
-    """Phase of the step's observation: 0 show, 1 hide, 2 delay, 3 search."""
+    """Phase of the step's observation: 0 show, 1 hide, 2 delay, 3 search, 4 reveal (the v2 battery)."""
     done: np.ndarray
     """The episode ended at this step."""
     target: np.ndarray
@@ -84,7 +84,7 @@ class Recording:
     """Optional per-step features ``(T, n_envs, d)`` (e.g. the LSTM state after the step's observation)."""
 
 
-PHASE_CODES = {"show": 0, "hide": 1, "delay": 2, "search": 3}
+PHASE_CODES = {"show": 0, "hide": 1, "delay": 2, "search": 3, "reveal": 4}
 """Phase names → codes in :attr:`Recording.phase`."""
 
 

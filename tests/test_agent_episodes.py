@@ -16,13 +16,13 @@ from curriculum.config import AgentConfig, ConfigError, PPOConfig
 
 # short trials (3 show + 3 hide + <= 11 search steps) and 8-step rollouts: every episode spans rollouts
 OCC = {"width": 32, "height": 32, "n_screens": 2, "screen_distance": 0.9, "screen_spacing": 0.6,
-       "show_time": 0.3, "hide_time": 0.3, "search_time": 1.1}
+       "show_time": 0.3, "hide_time": 0.3, "search_time": 3.0, "reveal_time": 0.0}
 
 
 def _model(sequences: str) -> WorkerRolloutRecurrentPPO:
     agent = AgentConfig(recurrent=True, lstm_hidden_size=16, features_dim=32, sequences=sequences,
                         ppo=PPOConfig(n_steps=8, batch_size=8, n_epochs=1))
-    venv = DummyVecEnv([make_env_fn("Peekaboo/Occluder-v1", OCC)])
+    venv = DummyVecEnv([make_env_fn("Peekaboo/Occluder-v2", OCC)])
     model = build_model(agent, venv, seed=0, tensorboard_log=None)
     model.learn(24)  # three rollouts: the buffer holds the third, the prefixes come from the first two
     return model
@@ -70,18 +70,18 @@ def test_episode_sequences_need_a_recurrent_learner() -> None:
 
 def test_mask_frozen_leaves_held_steps_out_of_the_losses_only() -> None:
     agent = AgentConfig(recurrent=True, lstm_hidden_size=16, features_dim=32, sequences="episode", mask_frozen=True,
-                        ppo=PPOConfig(n_steps=40, batch_size=40, n_epochs=1))
-    model = build_model(agent, DummyVecEnv([make_env_fn("Peekaboo/Occluder-v1", OCC)]), seed=0, tensorboard_log=None)
-    model.learn(40)
+                        ppo=PPOConfig(n_steps=120, batch_size=120, n_epochs=1))
+    model = build_model(agent, DummyVecEnv([make_env_fn("Peekaboo/Occluder-v2", OCC)]), seed=0, tensorboard_log=None)
+    model.learn(120)
     buf = model.rollout_buffer
     # a trial's observations 0-5 are held (3 show + 3 hide steps), the rest is search
     frozen = buf.frozen.reshape(-1)
-    starts = [*np.flatnonzero(buf.episode_starts.reshape(-1) > 0.5), 40]
+    starts = [*np.flatnonzero(buf.episode_starts.reshape(-1) > 0.5), 120]
     assert starts[0] == 0 and len(starts) >= 3
     for a, b in pairwise(starts):
         want = (np.arange(a, b) - a < 6).astype(np.float32)
         np.testing.assert_array_equal(frozen[a:b], want)
     data = next(iter(buf.get(None)))
-    assert int((data.mask > 0).sum()) == 40 - int(frozen.sum())  # held steps left the loss, search steps stayed
+    assert int((data.mask > 0).sum()) == 120 - int(frozen.sum())  # held steps left the loss, search steps stayed
     with pytest.raises(ConfigError, match="episode"):
         AgentConfig(recurrent=True, mask_frozen=True)

@@ -26,7 +26,7 @@ def test_target_index_prefers_the_privileged_block() -> None:
 
 @pytest.mark.parametrize("target", [0, 1])
 def test_privileged_wrapper_adds_the_one_hot_of_the_hidden_location(target: int) -> None:
-    e = PrivilegedTarget(gym.make("Peekaboo/Occluder-v1", target=target, **OCC))
+    e = PrivilegedTarget(gym.make("Peekaboo/Occluder-v2", target=target, **OCC))
     obs, info = e.reset(seed=3)
     want = np.eye(2, dtype=np.float32)[target]
     np.testing.assert_array_equal(obs[PRIVILEGED_KEY], want)
@@ -38,16 +38,16 @@ def test_privileged_wrapper_adds_the_one_hot_of_the_hidden_location(target: int)
 
 
 def test_privileged_wrapper_gives_zeros_when_nothing_is_hidden() -> None:
-    e = PrivilegedTarget(gym.make("Peekaboo/Occluder-v1", condition="empty", **OCC))
+    e = PrivilegedTarget(gym.make("Peekaboo/Occluder-v2", condition="empty", **OCC))
     obs, _ = e.reset(seed=0)
     assert obs[PRIVILEGED_KEY].sum() == 0
     e.close()
 
 
 def test_only_a_privileged_run_sees_the_location() -> None:
-    plain = make_env_fn("Peekaboo/Occluder-v1", OCC)()
+    plain = make_env_fn("Peekaboo/Occluder-v2", OCC)()
     assert isinstance(plain.observation_space, gym.spaces.Box)  # the image only: no target anywhere
-    priv = make_env_fn("Peekaboo/Occluder-v1", OCC, privileged=True)()
+    priv = make_env_fn("Peekaboo/Occluder-v2", OCC, privileged=True)()
     assert set(priv.observation_space.spaces) == {"image", PRIVILEGED_KEY}
     plain.close()
     priv.close()
@@ -111,7 +111,7 @@ def test_privileged_training_run_is_labelled(tmp_path) -> None:
         "name": "priv", "width": 32, "height": 32, "checkpoint_every": 10_000,
         "agent": {"recurrent": True, "lstm_hidden_size": 16, "features_dim": 32, "privileged": True,
                   "ppo": {"n_steps": 32, "batch_size": 64, "n_epochs": 1}},
-        "stages": [{"name": "occ", "env_ids": ["Peekaboo/Occluder-v1"], "budget": 64,
+        "stages": [{"name": "occ", "env_ids": ["Peekaboo/Occluder-v2"], "budget": 64,
                     "env_kwargs": {"n_screens": 2, "screen_distance": 0.9, "screen_spacing": 0.6},
                     "graduation": {"episodes": 2, "eval_every": 64}}]})
     out = run_curriculum(cfg, tmp_path / "run", RunOptions(n_envs=2, subprocess=False, progress=False))
@@ -136,11 +136,11 @@ def test_probe_and_gradpath_commands_run_on_a_fresh_learner(tmp_path) -> None:
     cur.write_text(yaml.safe_dump({
         "name": "tiny", "width": 32, "height": 32,
         "agent": {"recurrent": True, "lstm_hidden_size": 8, "features_dim": 16},
-        "stages": [{"name": "occ", "env_ids": ["Peekaboo/Occluder-v1"],
+        "stages": [{"name": "occ", "env_ids": ["Peekaboo/Occluder-v2"],
                     "env_kwargs": {**{k: v for k, v in OCC.items() if k not in ("width", "height")},
-                                   "show_time": 0.3, "hide_time": 0.3, "search_time": 0.5}}]}))
+                                   "show_time": 0.3, "hide_time": 0.3, "search_time": 3.0, "reveal_time": 0.0}}]}))
     out = tmp_path / "probe"
-    assert probe.main(["--curriculum", str(cur), "--agent", "fresh", "--steps", "120", "--n-envs", "4",
+    assert probe.main(["--curriculum", str(cur), "--agent", "fresh", "--steps", "400", "--n-envs", "4",
                        "--offsets", "2", "--out", str(out)]) == 0
     rows = json.loads((out / "probe.json").read_text())
     assert rows[0]["trials"] >= 20 and "lstm_c" in rows[0] and "lstm_c@+2" in rows[0]

@@ -1,6 +1,6 @@
 """When the hidden toy is on screen: red toy pixels per observation of a battery trial, held still.
 
-    python -m tools.cuetiming --episodes 60 [--env-id Peekaboo/Occluder-v1] [--task-option n_screens=2 ...]
+    python -m tools.cuetiming --episodes 60 [--env-id Peekaboo/Occluder-v2] [--task-option n_screens=2 ...]
 
 Resets ``--episodes`` episodes (seeds 1000, 1001, ...) at 64×64 and takes the no-op action through show and
 hide into the first search step; per observation index prints the mean number of toy-red pixels (R > 120,
@@ -24,7 +24,7 @@ from tools.evaluate import _option
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m tools.cuetiming", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--env-id", default="Peekaboo/Occluder-v1")
+    ap.add_argument("--env-id", default="Peekaboo/Occluder-v2")
     ap.add_argument("--episodes", type=int, default=60)
     ap.add_argument("--steps", type=int, default=21, help="observations per episode (0 = the reset's)")
     ap.add_argument("--task-option", type=_option, action="append",
@@ -37,7 +37,7 @@ def main(argv: list[str] | None = None) -> int:
     targets = []
     for s in range(a.episodes):
         obs, info = e.reset(seed=1000 + s)
-        targets.append(int(info["target_index"]))
+        targets.append(int(info["privileged"]["target_index"]))
         for t in range(a.steps):
             m = (obs[..., 0] > 120) & (obs[..., 1] < 70) & (obs[..., 2] < 70)
             red[s, t] = m.sum()

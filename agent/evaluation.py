@@ -71,7 +71,7 @@ class Evaluator:
         self.slots = max(1, slots)
         self.venvs: dict[str, VecEnv] = {}
         for env_id in env_ids:
-            make = make_env_fn(env_id, env_kwargs)
+            make = make_env_fn(env_id, env_kwargs, privileged=agent.privileged)
             v: VecEnv = DummyVecEnv([lambda make=make: _SeedQueue(make()) for _ in range(self.slots)])
             if agent.frame_stack > 1:
                 v = VecFrameStack(v, agent.frame_stack)

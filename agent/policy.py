@@ -15,19 +15,26 @@ from stable_baselines3.common.monitor import Monitor
 from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecEnv, VecFrameStack
 
 from agent.encoder import InfantEncoder, load_encoder, set_trainable
+from agent.privileged import PrivilegedEncoder
 from agent.recurrent import InfantLstmPolicy
 from agent.rollout import WorkerRolloutPPO, WorkerRolloutRecurrentPPO
 from curriculum.config import AgentConfig, StageConfig
 
 
-def make_env_fn(env_id: str, kwargs: dict[str, Any], render_mode: str | None = None) -> Callable[[], gym.Env]:
-    """A picklable env factory (imports ``env`` in the worker so ids are registered there)."""
+def make_env_fn(env_id: str, kwargs: dict[str, Any], render_mode: str | None = None,
+                privileged: bool = False) -> Callable[[], gym.Env]:
+    """A picklable env factory (imports ``env`` in the worker so ids are registered there); ``privileged``
+    adds the hidden location to the observation (upper-bound runs only, :mod:`agent.privileged`)."""
 
     def _make() -> gym.Env:
         import env  # noqa: F401  (registers ids, sets MUJOCO_GL before mujoco loads)
         if mp.parent_process() is not None:  # a vector env's worker: Ctrl-C is the trainer's to handle (SB3's
             signal.signal(signal.SIGINT, signal.SIG_IGN)  # worker would exit, and closing the env would then fail)
-        return Monitor(gym.make(env_id, render_mode=render_mode, **kwargs), info_keywords=("is_success",))
+        e: gym.Env = gym.make(env_id, render_mode=render_mode, **kwargs)
+        if privileged:
+            from agent.privileged import PrivilegedTarget
+            e = PrivilegedTarget(e)
+        return Monitor(e, info_keywords=("is_success",))
 
     return _make
 
@@ -43,16 +50,18 @@ def make_vec_env(stage: StageConfig, env_ids: list[str], n_envs: int, width: int
     is not fork-safe), or all run in-process without ``subprocess``.
     """
     kw = stage.make_kwargs(width, height, backend)
-    if batched and subprocess and backend == "mujoco" and len(set(env_ids)) == 1 and n_envs >= 2 \
-            and n_envs % 2 == 0:
+    # a privileged run needs its wrapper on every env: the per-env paths below
+    if batched and subprocess and not agent.privileged and backend == "mujoco" and len(set(env_ids)) == 1 \
+            and n_envs >= 2 and n_envs % 2 == 0:
         from agent.vec_env import SubprocBatchedVecEnv
         venv: VecEnv = SubprocBatchedVecEnv(n_envs // 2, 2, env_ids[0], **kw)
     elif subprocess and n_envs > 1:
-        fns = [make_env_fn(env_ids[i % len(env_ids)], kw) for i in range(n_envs)]
+        fns = [make_env_fn(env_ids[i % len(env_ids)], kw, privileged=agent.privileged) for i in range(n_envs)]
         method = "forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn"
         venv = SubprocVecEnv(fns, start_method=method)
     else:
-        venv = DummyVecEnv([make_env_fn(env_ids[i % len(env_ids)], kw) for i in range(n_envs)])
+        venv = DummyVecEnv([make_env_fn(env_ids[i % len(env_ids)], kw, privileged=agent.privileged)
+                            for i in range(n_envs)])
     if seed is not None:
         venv.seed(seed)
     if agent.frame_stack > 1:
@@ -83,14 +92,18 @@ class TorchThreads(BaseCallback):
 
 def algo_class(agent: AgentConfig) -> type[BaseAlgorithm]:
     """PPO, or sb3-contrib RecurrentPPO when ``agent.recurrent``; both collect their rollouts in the env
-    processes where the env can run them there (:mod:`agent.rollout`)."""
+    processes where the env can run them there (:mod:`agent.rollout`); ``agent.sequences: episode`` trains the
+    recurrent one on whole-episode sequences (:mod:`agent.episodes`)."""
+    if agent.recurrent and agent.sequences == "episode":
+        from agent.episodes import EpisodeRecurrentPPO, MaskFrozenEpisodeRecurrentPPO
+        return MaskFrozenEpisodeRecurrentPPO if agent.mask_frozen else EpisodeRecurrentPPO
     return WorkerRolloutRecurrentPPO if agent.recurrent else WorkerRolloutPPO
 
 
 def policy_spec(agent: AgentConfig) -> tuple[Any, dict[str, Any]]:
     """The policy class and ``policy_kwargs`` of ``agent``'s learner (also what the checkpoint loader rebuilds)."""
     policy_kwargs: dict[str, Any] = {
-        "features_extractor_class": InfantEncoder,
+        "features_extractor_class": PrivilegedEncoder if agent.privileged else InfantEncoder,
         # raw pixels in, /255 folded into the encoder's first conv: one less pass over each minibatch
         "features_extractor_kwargs": {"features_dim": agent.features_dim, "arch": agent.encoder,
                                       "pixel_scale": 1 / 255},
@@ -100,17 +113,18 @@ def policy_spec(agent: AgentConfig) -> tuple[Any, dict[str, Any]]:
     }
     if agent.recurrent:
         policy_kwargs["lstm_hidden_size"] = agent.lstm_hidden_size
-    return (InfantLstmPolicy if agent.recurrent else "CnnPolicy"), policy_kwargs
+    policy = InfantLstmPolicy if agent.recurrent else ("MultiInputPolicy" if agent.privileged else "CnnPolicy")
+    return policy, policy_kwargs
 
 
 def build_model(agent: AgentConfig, venv: VecEnv, seed: int, tensorboard_log: str | None) -> BaseAlgorithm:
     """A fresh learner whose features extractor is an :class:`InfantEncoder`."""
     p = agent.ppo
-    policy_class, policy_kwargs = policy_spec(agent)
+    policy, policy_kwargs = policy_spec(agent)
     n_steps = p.n_steps
     batch = min(p.batch_size, n_steps * venv.num_envs)
     return algo_class(agent)(
-        policy_class, venv, n_steps=n_steps, batch_size=batch,
+        policy, venv, n_steps=n_steps, batch_size=batch,
         n_epochs=p.n_epochs, learning_rate=p.learning_rate, gamma=p.gamma, gae_lambda=p.gae_lambda,
         clip_range=p.clip_range, ent_coef=p.ent_coef, vf_coef=p.vf_coef, max_grad_norm=p.max_grad_norm,
         policy_kwargs=policy_kwargs, seed=seed, device="cpu", verbose=0, tensorboard_log=tensorboard_log)

@@ -164,7 +164,10 @@ class StageCallback(BaseCallback):
         self.eval_s += time.perf_counter() - t
         n = self.model.num_timesteps
         graduated = res.success_rate >= g.threshold and n >= g.min_steps
-        append_jsonl(self.sdir / "evals.jsonl", {"step": n, "wall_s": self._elapsed(), **res.as_dict()})
+        row = {"step": n, "wall_s": self._elapsed(), **res.as_dict()}
+        if self.cfg.agent.privileged:  # an upper bound, never a memory result: said beside every number
+            row["privileged"] = True
+        append_jsonl(self.sdir / "evals.jsonl", row)
         self.logger.record("eval/success_rate", res.success_rate)
         self.logger.record("eval/mean_return", res.mean_return)
         self.state["last_eval"] = res.as_dict()
@@ -427,5 +430,7 @@ def _finish_stage(cfg: CurriculumConfig, stage: StageConfig, sdir: Path, model: 
         "transfer": state.get("transfer"), "developmental_stage": stage.stage, "age_months": stage.age_months,
         "algorithm": "RecurrentPPO" if cfg.agent.recurrent else "PPO",
     }
+    if cfg.agent.privileged:
+        summary["privileged"] = True
     write_json(sdir / "summary.json", summary)
     return summary

@@ -109,7 +109,8 @@ class PolicyStepper:
             if self.recurrent:
                 if self.lstm_states is None:
                     self.lstm_states = _zero_states(self.policy, len(episode_starts))
-                starts = th.as_tensor(np.asarray(episode_starts), dtype=th.float32, device=x.device)
+                # the policy's device: a dict observation (privileged runs) has none of its own
+                starts = th.as_tensor(np.asarray(episode_starts), dtype=th.float32, device=self.policy.device)
                 with drawing_from(self.generator):  # sb3-contrib samples from the global generator
                     actions, values, log_probs, self.lstm_states = self.policy(
                         x, self.lstm_states, starts, deterministic=self.deterministic)

@@ -54,8 +54,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"\n{e}", file=sys.stderr)
         return 130  # the shell's code for "ended by SIGINT"
     for s in summaries:
+        tag = " (privileged)" if s.get("privileged") else ""  # an upper bound: said beside the number
         print(f"{s['stage']:<24} graduated={s['graduated']!s:<5} steps={s['steps_used']:>8} "
-              f"success={s['final_success']} wall={s['wall_s']:.1f}s env_steps/s={s['env_steps_per_s']}")
+              f"success={s['final_success']}{tag} wall={s['wall_s']:.1f}s env_steps/s={s['env_steps_per_s']}")
     return 0
 
 

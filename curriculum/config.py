@@ -86,10 +86,21 @@ class AgentConfig:
     """Use sb3-contrib RecurrentPPO (CNN + LSTM) instead of PPO: permanence needs memory."""
     lstm_hidden_size: int = 128
     """LSTM width when ``recurrent``."""
+    sequences: Literal["sb3", "episode"] = "sb3"
+    """Gradient sequences of a recurrent learner: ``sb3`` (sb3-contrib: slices of the rollout cut at episode
+    starts, each from a stored state without gradient) or ``episode`` (every loss term's sequence runs from its
+    episode's first step, the part seen in earlier rollouts included: :mod:`agent.episodes`)."""
+    mask_frozen: bool = False
+    """With ``sequences: episode``: leave the steps where the infant is held still (a battery trial's show,
+    hide and delay; its actions there do nothing) out of the PPO losses; they stay in the LSTM's sequences."""
     frame_stack: int = 1
     """Stack this many frames (the cheap alternative to recurrence); 1 = off."""
     init_encoder: str | None = None
     """Optional encoder checkpoint (``encoder.pt``) the first stage starts from."""
+    privileged: bool = False
+    """Upper bound only: give the agent the hidden location (a one-hot beside the image, read from the
+    simulator; :mod:`agent.privileged`). Every output of such a run says ``privileged``; never for a claim about
+    memory or learning from experience."""
     ppo: PPOConfig = field(default_factory=PPOConfig)
     """PPO hyper-parameters."""
 
@@ -98,6 +109,15 @@ class AgentConfig:
             raise ConfigError(f"agent.frame_stack={self.frame_stack}: must be >= 1")
         if self.recurrent and self.frame_stack > 1:
             raise ConfigError("agent.recurrent and agent.frame_stack > 1 are alternatives; choose one")
+        if self.sequences not in ("sb3", "episode"):
+            raise ConfigError(f"agent.sequences={self.sequences!r}: use 'sb3' or 'episode'")
+        if self.sequences == "episode" and not self.recurrent:
+            raise ConfigError("agent.sequences='episode' is for a recurrent learner; set agent.recurrent: true")
+        if self.mask_frozen and self.sequences != "episode":
+            raise ConfigError("agent.mask_frozen needs agent.sequences: episode")
+        if self.privileged and self.frame_stack > 1:
+            raise ConfigError("agent.privileged needs no frame stack (the location is given every step); "
+                              "set agent.frame_stack: 1")
 
 
 @dataclass(frozen=True)

@@ -41,6 +41,9 @@ class EnvConfig:
     """Rendering quality switches (shadows/MSAA off by default for speed)."""
     vision: VisionConfig = field(default_factory=VisionConfig)
     """Developmental vision (acuity blur by age, contrast, saturation)."""
+    render_observations: bool = True
+    """False: observations are all zeros and nothing is rendered (for scripted agents that read geometry, not
+    pixels; ``tools.calibrate`` runs thousands of episodes this way)."""
     task_options: dict[str, Any] = field(default_factory=dict)
     """Options of the task's own config dataclass."""
 

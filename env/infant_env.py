@@ -13,6 +13,10 @@ runs a caregiver script and gives rewards.
 ``Box(0, 255, (H, W, 3), uint8)`` RGB by default; with ``observations=("rgb", "depth", ...)`` a ``Dict`` of
 rgb (uint8 H×W×3), depth (float32 H×W×1, metres), segmentation (int32 H×W×1, object ids).
 
+In the dark (a task switched the lights off, e.g. ``delay_mode="lights_out"``) nothing is seen: rgb is black (0),
+depth is 0 (no reading) and segmentation is 0 (nothing). With ``render_observations=False`` every observation is
+all zeros and nothing is rendered (for scripted agents that read geometry, not pixels: calibration runs).
+
 ## Rewards / Episode End
 Defined by the task: see the task class docstring. ``info`` carries ``is_success``, reward terms under
 ``reward/<term>``, the task's diagnostics and ``events`` of the step. Truncation by ``max_episode_steps``.
@@ -26,6 +30,13 @@ See :class:`env.config.EnvConfig` (stage, width, height, observations, age_month
 the task's config (via ``task_options`` or extra keyword arguments).
 
 ## Version History
+- v2 (battery ids only; ``FindToy-v1`` is unchanged): a caregiver's hand carries the toy and reveals its place
+  at trial end (a ``reveal`` phase); a toy set (ball, duck, block, ring; kind, colour and size randomized) that
+  stays exactly where it was hidden; screens that meet, with wings, and a choice line in front of the display,
+  so that no search path can see behind them; ``lights_out``/``turn_away`` end on the first ``search`` frame;
+  options validated against the stage when the env is made; privileged fields only under
+  ``info["privileged"]``. Every observation is dark in the dark (see above). v1 ids are retired (an error names
+  the v2 id).
 - v1: built-in shapes tessellated coarsely (``tessellation="coarse"``: one quad per box face, 12×8 round shapes):
   ~1.3× faster steps on llvmpipe; 0.07% of 64×64 pixels differ by more than 8 levels. Tasks, rewards and seeds
   are unchanged; permanence tasks gain the optional ``approach_weight`` shaping (off by default).
@@ -46,7 +57,7 @@ from env.body import DISCRETE_ACTIONS, InfantBody
 from env.config import EnvConfig
 from env.development import posture as get_posture
 from env.tasks import Task, World, task_class
-from env.tasks.base import TaskConfig
+from env.tasks.base import TaskConfig, TaskContext
 from env.vision import InfantVision
 from scenes.generator import generate_home
 from scenes.spec import SceneSpec
@@ -94,6 +105,11 @@ class InfantEnv(gym.Env):
         self.age_months = c.vision.age_months if c.vision.age_months is not None else self.posture.default_age_months
         self.backend = make_backend(c.backend, c.quality)
         self.body = InfantBody(self.posture, self.posture.eye_height)
+        rand = c.randomization
+        self.task.validate(TaskContext(
+            speed=self.posture.speed, turn_rate=self.posture.turn_rate,
+            fovy_min=self.posture.fovy + rand.camera_fov_jitter.low, aspect=c.width / c.height,
+            control_dt=c.control_dt, room_half_min=rand.room_half_size.low, posture=self.posture.name))
         self.scene: SceneSpec | None = None
         self.world: World | None = None
         self._episodes_on_layout = 0
@@ -123,7 +139,7 @@ class InfantEnv(gym.Env):
         c = self.config
         scene_seed = int(self.np_random.integers(2**31)) if seed is None else seed
         scene = generate_home(self.np_random, c.randomization, seed=scene_seed)
-        self.scene = self.task.build(scene, self.np_random)
+        self.scene = self.task.build(scene, self.np_random, c.randomization)
         self.eye_height = self.posture.eye_height + self.scene.camera_height_offset
         self.fovy = self.posture.fovy + self.scene.camera_fov_offset
         self.backend.load(self.scene, EyeSpec(c.width, c.height, self.fovy))
@@ -164,6 +180,7 @@ class InfantEnv(gym.Env):
                 self.body.move(float(a[0]), float(a[1]), float(a[2]), dt)
         events = self.task.before_physics(world)
         self.backend.step(dt)
+        events = [*events, *self.task.after_physics(world)]
         self._place_eye()
         obs = self._observe()
         terms = self.task.reward(world)
@@ -174,7 +191,7 @@ class InfantEnv(gym.Env):
             events = [*events, "bump"]
         self._events = events
         reward = float(sum(terms.values()))
-        truncated = self._steps >= self.task.config.max_steps and not terminated
+        truncated = self._steps >= self.task.max_steps and not terminated
         return obs, reward, terminated, truncated, self._info(terms, success)
 
     def _place_eye(self) -> None:
@@ -183,6 +200,8 @@ class InfantEnv(gym.Env):
 
     def _observe(self):
         kinds = self.config.observations
+        if not self.config.render_observations or not getattr(self.backend, "lights_on", True):
+            return self._dark()
         frame = self.backend.render("rgb" in kinds, "depth" in kinds, "segmentation" in kinds)
         rgb = self.vision(frame.rgb) if frame.rgb is not None else None
         if kinds == ("rgb",):
@@ -195,6 +214,13 @@ class InfantEnv(gym.Env):
         if frame.segmentation is not None:
             out["segmentation"] = frame.segmentation[..., None]
         return out
+
+    def _dark(self):
+        """What the eye gives in the dark (and without rendering): zeros in every observation."""
+        space = self.observation_space
+        if isinstance(space, spaces.Dict):
+            return {k: np.zeros(sp.shape, sp.dtype) for k, sp in space.spaces.items()}
+        return np.zeros(space.shape, space.dtype)
 
     def _info(self, terms: dict[str, float], success: bool) -> dict[str, Any]:
         assert self.world is not None

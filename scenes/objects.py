@@ -6,6 +6,7 @@ placing it is just choosing (x, y, yaw).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 from scenes.spec import SceneObject, Shape, Vec3
@@ -121,3 +122,67 @@ def screen(name: str, pos: Vec3, yaw: float, material: str, half_width: float = 
         Shape("box", (0.08, 0.02, 0.01), material, (0, -half_width * 0.8, 0.01)),
         Shape("box", (0.08, 0.02, 0.01), material, (0, half_width * 0.8, 0.01)),
     ), pos, yaw, dynamics="kinematic", blocks_infant=False)
+
+
+BATTERY_TOY_KINDS: tuple[str, ...] = ("ball", "duck", "block", "ring")
+"""The permanence battery's toy set (index = the ``battery_toy_kind`` randomization value)."""
+
+
+def _about_y(angle: float) -> tuple[float, float, float, float]:
+    return (math.cos(angle / 2), 0.0, math.sin(angle / 2), 0.0)
+
+
+def _about_z(angle: float) -> tuple[float, float, float, float]:
+    return (math.cos(angle / 2), 0.0, 0.0, math.sin(angle / 2))
+
+
+def battery_toy(name: str, kind: str, size: float, material: str, accent: str) -> SceneObject:
+    """One toy of :data:`BATTERY_TOY_KINDS`, ``size`` metres in radius (its footprint stays within 1.4 × size and
+    its top below 2 × size, so a toy up to 0.075 m fits under a battery cup). Carried by the caregiver: kinematic,
+    so nothing can push it once it is set down."""
+    s = size
+    if kind == "ball":
+        shapes: tuple[Shape, ...] = (Shape("sphere", (s,), material, (0, 0, s)),)
+    elif kind == "block":
+        h = 0.85 * s
+        shapes = (Shape("box", (h, h, h), material, (0, 0, h)),)
+    elif kind == "duck":
+        shapes = (Shape("ellipsoid", (s, 0.72 * s, 0.6 * s), material, (0, 0, 0.6 * s)),
+                  Shape("sphere", (0.5 * s,), material, (0.55 * s, 0, 1.45 * s)),
+                  Shape("ellipsoid", (0.33 * s, 0.22 * s, 0.11 * s), accent, (1.05 * s, 0, 1.4 * s)))
+    elif kind == "ring":  # a torus lying flat: eight capsules around a circle
+        ring, tube = 0.8 * s, 0.3 * s
+        half = ring * math.tan(math.pi / 8)
+        shapes = tuple(Shape("capsule", (tube, half), material, (ring * math.cos(a), ring * math.sin(a), tube),
+                             _mul(_about_z(a + math.pi / 2), _about_y(math.pi / 2)))
+                       for a in (k * math.pi / 4 for k in range(8)))
+    else:
+        raise ValueError(f"unknown battery toy {kind!r}; choose one of {BATTERY_TOY_KINDS}")
+    return SceneObject(name, "toy", shapes, (0.0, 0.0, -3.0), dynamics="kinematic", blocks_infant=False)
+
+
+def _mul(a: tuple[float, ...], b: tuple[float, ...]) -> tuple[float, float, float, float]:
+    """Quaternion product a * b (w, x, y, z)."""
+    aw, ax, ay, az = a
+    bw, bx, by, bz = b
+    return (aw * bw - ax * bx - ay * by - az * bz, aw * bx + ax * bw + ay * bz - az * by,
+            aw * by - ax * bz + ay * bw + az * bx, aw * bz + ax * by - ay * bx + az * bw)
+
+
+def caregiver_arm(name: str, skin: str, sleeve: str) -> SceneObject:
+    """A caregiver's hand and arm reaching in from behind the display: the object's frame is the palm's centre;
+    the forearm and upper arm rise backwards (+x, away from the infant when the object's yaw is the display's)
+    and up, out of the top of the infant's view. Moved by the task's script (kinematic, collides with nothing)."""
+    fore_dir = math.radians(50)   # forearm tilted 50° from vertical, towards the back
+    upper_dir = math.radians(20)
+    fore_half, upper_half, r = 0.13, 0.16, 0.035
+    elbow = (2 * fore_half * math.sin(fore_dir) + 0.05, 0.0, 2 * fore_half * math.cos(fore_dir) + 0.02)
+    return SceneObject(name, "caregiver", (
+        Shape("ellipsoid", (0.055, 0.045, 0.022), skin, (0.0, 0.0, 0.0)),
+        Shape("capsule", (0.012, 0.025), skin, (-0.05, 0.035, -0.005), _about_z(-0.6 + math.pi / 2)),
+        Shape("capsule", (r, fore_half), sleeve, (0.05 + fore_half * math.sin(fore_dir), 0.0,
+                                                   0.02 + fore_half * math.cos(fore_dir)), _about_y(fore_dir)),
+        Shape("capsule", (r * 1.2, upper_half), sleeve, (elbow[0] + upper_half * math.sin(upper_dir), 0.0,
+                                                         elbow[2] + upper_half * math.cos(upper_dir)),
+              _about_y(upper_dir)),
+    ), (0.0, 0.0, -3.0), dynamics="kinematic", blocks_infant=False)

@@ -54,6 +54,9 @@ LIMITS: dict[str, tuple[float, float]] = {
     "camera_height_jitter": (-0.1, 0.1),
     "camera_fov_jitter": (-20.0, 20.0),
     "texture_scale": (1.0, 32.0),
+    "battery_toy_kind": (0, 3),
+    "battery_toy_size": (0.04, 0.075),
+    "battery_toy_hue": (0.0, 1.0),
 }
 
 
@@ -87,6 +90,13 @@ class SceneRandomization:
     """Added to the stage's vertical field of view, degrees."""
     texture_scale: Param = Param(8.0, 4.0, 12.0)
     """Pattern frequency of procedural textures."""
+    battery_toy_kind: Param = Param(0, 0, 3, integer=True)
+    """The permanence battery's toy: index into ``scenes.objects.BATTERY_TOY_KINDS`` (ball, duck, block, ring).
+    Drawn by the battery task when it builds its display (not by the home generator)."""
+    battery_toy_size: Param = Param(0.06, 0.05, 0.075)
+    """Radius of the battery's toy, metres (at most 0.075: it must fit under a cup)."""
+    battery_toy_hue: Param = Param(0.0, 0.0, 1.0)
+    """Hue of the battery's toy (HSV, saturation 0.85, value 0.9); the default 0 is the v1 red."""
 
     def __post_init__(self) -> None:
         for f in fields(self):

@@ -19,7 +19,7 @@ Quat = tuple[float, float, float, float]  # (w, x, y, z)
 RGBA = tuple[float, float, float, float]
 
 ShapeKind = Literal["box", "sphere", "cylinder", "capsule", "ellipsoid"]
-Category = Literal["wall", "furniture", "rug", "toy", "occluder", "container"]
+Category = Literal["wall", "furniture", "rug", "toy", "occluder", "container", "caregiver"]
 Pattern = Literal["plain", "checker", "stripes", "noise", "wood", "dots"]
 
 IDENTITY: Quat = (1.0, 0.0, 0.0, 0.0)

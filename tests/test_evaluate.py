@@ -35,6 +35,10 @@ def test_cli_writes_report_and_is_deterministic(tmp_path):
 @pytest.mark.parametrize("argv,message", [
     (["--tasks", "cupz"], "unknown task"), (["--episodes", "0"], "at least 1 episode"),
     (["--agent", "/nonexistent/model.zip"], "does not exist"),
+    (["--tasks", "all", "--task-option", "n_cups=4"],
+     ("n_cups is not an option of ['occluder', 'occluded_trajectory']; it applies to ['cups', 'a_not_b', "
+      "'delayed_response']")),
+    (["--task-option", "screen_distance=2.5", "--tasks", "occluder"], "reduce screen_distance"),
 ])
 def test_cli_errors(tmp_path, capsys, argv, message):
     base = {"--agent": "oracle", "--tasks": "cups", "--episodes": "1"}
@@ -63,7 +67,7 @@ def test_trained_checkpoint_end_to_end(tmp_path, recurrent, frame_stack):
 
     agent = AgentConfig(features_dim=32, recurrent=recurrent, frame_stack=frame_stack, lstm_hidden_size=16,
                         ppo=PPOConfig(n_steps=32, batch_size=32, n_epochs=1))
-    stage = StageConfig(name="t", env_ids=("Peekaboo/Occluder-v1",))
+    stage = StageConfig(name="t", env_ids=("Peekaboo/Occluder-v2",))
     venv = make_vec_env(stage, list(stage.env_ids), 1, 32, 32, "mujoco", agent, subprocess=False, seed=0)
     try:
         model = build_model(agent, venv, 0, None)
@@ -91,17 +95,22 @@ def test_trained_checkpoint_end_to_end(tmp_path, recurrent, frame_stack):
 
 
 def _no_better_than_chance(e) -> bool:
-    """A shortcut (information about the hiding place in the frame) would lift the 95% interval above chance."""
-    return e["ci95"][0] <= e["chance"]
+    """A shortcut (information about the hiding place in the frame) would lift the 95% interval above chance, or
+    above the rate that choices independent of the target would reach with the targets these seeds drew (an agent
+    that always takes the middle cup scores the middle cup's share of targets)."""
+    n = e["episodes"]
+    independent = sum(e["target_counts"].get(k, 0) * v for k, v in e["chosen_counts"].items() if k != "-1") / n**2
+    return e["ci95"][0] <= max(e["chance"], independent)
 
 
 @pytest.mark.slow
 def test_reference_agents_separate_memory_from_shortcuts():
     n = 20
     tasks = ["occluder", "cups", "occluded_trajectory", "a_not_b"]
-    oracle = evaluate("oracle", tasks, n, 0, ENV, show_progress=False)
-    memoryless = evaluate("memoryless", tasks, 50, 0, ENV, show_progress=False)  # the issue's 50: 20 is too noisy
-    rnd = evaluate("random", ["cups", "occluded_trajectory"], n, 0, ENV, show_progress=False)
+    fast = {**ENV, "render_observations": False}  # the scripted agents read geometry, not pixels
+    oracle = evaluate("oracle", tasks, n, 0, fast, show_progress=False)
+    memoryless = evaluate("memoryless", tasks, 100, 0, fast, show_progress=False)  # 50 is still noisy
+    rnd = evaluate("random", ["cups", "occluded_trajectory"], 50, 0, fast, show_progress=False)
     for task, tr in oracle["tasks"].items():
         for label, e in tr["conditions"].items():
             assert e["rate"] >= 0.95, (task, label, e["rate"])

@@ -1,17 +1,24 @@
 """Reference agents for the object-permanence battery, and a loader for trained checkpoints.
 
 Every agent has ``reset(seed)`` (start of an episode) and ``act(obs, info) -> action`` (discrete actions of
-:data:`env.body.DISCRETE_ACTIONS`). The scripted agents read the env's :class:`env.tasks.World`, each only as
-named here:
+:data:`env.body.DISCRETE_ACTIONS`), and ``privileged``: whether it may be given ``info["privileged"]`` (only the
+oracle; ``tools.evaluate`` strips the block for every other agent). The scripted agents read the env's
+:class:`env.tasks.World`, each only as named here, and see through its one visibility test
+(:meth:`env.tasks.World.visible`: lights on, in the field of view, nothing opaque in between):
 
-- ``oracle``: during ``show``/``hide`` it reads (privileged) where the toy is whenever the toy is in sight,
-  and where the choice objects are; it remembers the choice object nearest to where it last saw the toy and
-  goes there in ``search``. It never reads hidden state after ``hide``.
+- ``oracle``: during ``show``/``hide`` it reads where the toy is whenever the toy is in sight, and where the
+  choice objects are; it remembers the choice object nearest to where it last saw the toy and goes there in
+  ``search``. It never reads hidden state after ``hide``.
 - ``memoryless``: acts on the current frame only: the positions of the toy and of the choice objects that are
   visible right now (a stand-in for segmentation + depth of the current image). It goes to the toy if it sees
   it, else to the nearest choice object it sees, else turns.
 - ``random``: at the start of each search it picks one of the choice objects it can see uniformly at random
   (its own generator, seeded per episode) and goes there: the chance-level reference.
+- ``peeking``: never watches the hiding (it acts only in ``search``) and searches by *looking*: it looks around
+  from where it starts, then tours vantage points just in front of the choice line (both ends of the display,
+  its middle) and looks at the display from each; the moment it sees the toy it goes to the location nearest to it. When the time left only
+  just suffices to reach a location, it picks one at random. The battery is valid if it stays at chance on every
+  hidden condition, whatever the search time, while solving the visible controls.
 - a path: a ``PPO`` / ``RecurrentPPO`` checkpoint of a run (``agent.checkpoint.save_model``; loaded without
   unpickling by ``agent.checkpoint.load_checkpoint``).
 """
@@ -25,11 +32,11 @@ from typing import Any, Protocol
 import gymnasium as gym
 import numpy as np
 
-from env.body import DISCRETE_ACTIONS
-from env.tasks.permanence import TOY
+from env.body import BODY_RADIUS, DISCRETE_ACTIONS
+from env.tasks.props import TOY
 
 NOOP, FORWARD, LEFT, RIGHT = (DISCRETE_ACTIONS.index(a) for a in ("noop", "forward", "turn_left", "turn_right"))
-SCRIPTED = ("oracle", "memoryless", "random")
+SCRIPTED = ("oracle", "memoryless", "random", "peeking")
 """Names of the scripted reference agents."""
 
 
@@ -37,6 +44,8 @@ class Agent(Protocol):
     """What ``tools.evaluate`` drives."""
 
     name: str
+    privileged: bool
+    """Whether the agent may read ``info["privileged"]`` (the oracle only)."""
 
     def reset(self, seed: int) -> None:
         """Start of an episode."""
@@ -54,7 +63,15 @@ def steer(pose: tuple[float, ...], goal: np.ndarray, tolerance: float = 0.15) ->
     return FORWARD
 
 
+def agent_rng(seed: int, name: str) -> np.random.Generator:
+    """An agent's own generator for an episode: seeded by the episode's seed *and* the agent's name, so its draws
+    are independent of the env's (which ``reset(seed)`` seeds with the same number)."""
+    return np.random.default_rng([seed, *name.encode()])
+
+
 class _Scripted:
+    privileged = False
+
     def __init__(self, env: gym.Env) -> None:
         self.env = env.unwrapped
 
@@ -63,21 +80,15 @@ class _Scripted:
         return self.env.world
 
     def seen_now(self, names: list[str]) -> dict[str, np.ndarray]:
-        """Planar positions of the objects among ``names`` in sight now: lights on, within the horizontal field
-        of view, nothing opaque in between. Elevation is ignored: close to a cup the infant would look down."""
+        """Planar positions of the objects among ``names`` in sight now (``World.visible``, elevation ignored:
+        close to a cup the infant would look down). Choice objects stand on open floor, so their bearing
+        suffices; the toy also needs a clear line of sight."""
         w = self.world
-        if not getattr(w.backend, "lights_on", True):
-            return {}
-        half = math.atan(math.tan(math.radians(w.fovy) / 2) * w.aspect)
-        eye = w.body.eye_position()
         out = {}
         for n in names:
-            q = w.position(n)
-            if q[2] < -1.0:  # parked under the floor
-                continue
-            # choice objects stand on open floor (and see-through cups never block a ray): bearing suffices
-            if abs(w.body.bearing_to(q)[1]) <= half and (n != TOY or w.backend.line_of_sight(eye, n)):
-                out[n] = q[:2]
+            seen = w.visible(n, elevation=False) if n == TOY else w.lights_on and w.in_view(n, elevation=False)
+            if seen:
+                out[n] = w.position(n)[:2]
         return out
 
     def reset(self, seed: int) -> None:
@@ -85,9 +96,10 @@ class _Scripted:
 
 
 class OracleAgent(_Scripted):
-    """Remembers where it saw the toy go during show/hide (privileged positions, read only then)."""
+    """Remembers where it saw the toy go during show/hide (positions read only then)."""
 
     name = "oracle"
+    privileged = True
 
     def reset(self, seed: int) -> None:
         self._trial = -1
@@ -119,7 +131,7 @@ class MemorylessAgent(_Scripted):
     name = "memoryless"
 
     def reset(self, seed: int) -> None:
-        self._rng = np.random.default_rng(seed)
+        self._rng = agent_rng(seed, self.name)
         self._rank: dict[str, float] = {}
 
     def act(self, obs: Any, info: dict[str, Any]) -> int:
@@ -145,7 +157,7 @@ class RandomAgent(_Scripted):
     name = "random"
 
     def reset(self, seed: int) -> None:
-        self._rng = np.random.default_rng(seed)
+        self._rng = agent_rng(seed, self.name)
         self._key: tuple[int, str] | None = None
         self._goal: np.ndarray | None = None
 
@@ -163,11 +175,99 @@ class RandomAgent(_Scripted):
         return steer(info["infant_pose"], self._goal)
 
 
+class PeekingAgent(_Scripted):
+    """Never watches the hiding; searches by looking from vantage points; see the module docstring."""
+
+    name = "peeking"
+
+    def reset(self, seed: int) -> None:
+        self._rng = agent_rng(seed, self.name)
+        self._trial = -1
+
+    def _start(self, info: dict[str, Any]) -> None:
+        """Lay out the tour from what it sees at the start of search: the choice objects in view."""
+        w = self.world
+        self._trial, self._steps, self._goal = info["trial"], 0, None
+        self._spots = self.seen_now(list(info["locations"])) or {n: w.position(n)[:2] for n in info["locations"]}
+        pts = np.array(list(self._spots.values()))
+        pose = info["infant_pose"]
+        centre = pts.mean(axis=0)
+        if len(pts) > 1:
+            lateral = pts[-1] - pts[0]
+            lateral = lateral / np.linalg.norm(lateral)
+            forward = np.array([lateral[1], -lateral[0]])
+            if float(np.dot(forward, centre - np.array(pose[:2]))) < 0:
+                forward = -forward
+        else:
+            forward = centre - np.array(pose[:2])
+            forward = forward / np.linalg.norm(forward)
+            lateral = np.array([-forward[1], forward[0]])
+        self._centre, self._forward = centre, forward
+        task = self.env.task
+        half = max(abs(float(np.dot(p - centre, lateral))) for p in pts) + 0.25
+        back = task.config.touch_distance + 0.12  # just in front of the choice line
+        sides = [-1.0, 1.0] if self._rng.random() < 0.5 else [1.0, -1.0]
+        offsets = [sides[0] * (half + 0.35), sides[1] * (half + 0.35), sides[0] * half / 2, sides[1] * half / 2, 0.0]
+        self._tour = [centre - back * forward + o * lateral for o in offsets]
+        self._tour = [np.array(pose[:2])] + [p for p in self._tour if w.body.free(float(p[0]), float(p[1]), BODY_RADIUS)]
+        self._looks: list[np.ndarray] = []
+        self._leg_steps = 0
+        self._dt = self.env.config.control_dt
+        self._search_time = task.config.search_time
+
+    def _time_to(self, pose: tuple[float, ...], goal: np.ndarray) -> float:
+        """Seconds to turn towards ``goal`` and crawl to it."""
+        stage = self.world.body.posture
+        err = (math.atan2(goal[1] - pose[1], goal[0] - pose[0]) - pose[2] + math.pi) % (2 * math.pi) - math.pi
+        return float(np.hypot(goal[0] - pose[0], goal[1] - pose[1])) / stage.speed + abs(err) / stage.turn_rate
+
+    def act(self, obs: Any, info: dict[str, Any]) -> int:
+        if info["phase"] != "search":
+            return NOOP
+        if info["trial"] != self._trial:
+            self._start(info)
+        self._steps += 1
+        pose = info["infant_pose"]
+        if self._goal is None:
+            seen = self.seen_now([TOY])
+            left = self._search_time - self._steps * self._dt
+            if TOY in seen:
+                self._goal = min(self._spots.values(), key=lambda q: float(np.hypot(*(q - seen[TOY]))))
+            elif not self._tour or left < max(self._time_to(pose, q) for q in self._spots.values()) + 0.6:
+                names = sorted(self._spots)
+                self._goal = self._spots[names[int(self._rng.integers(len(names)))]]
+        if self._goal is not None:
+            return steer(pose, self._goal)
+        return self._look_around(pose)
+
+    def _look_around(self, pose: tuple[float, ...]) -> int:
+        """Go to the next vantage point, then look at the display's middle and both ends from it."""
+        here = self._tour[0]
+        self._leg_steps += 1
+        far = float(np.hypot(here[0] - pose[0], here[1] - pose[1])) > 0.06
+        if far and self._leg_steps < 200:
+            return steer(pose, here, tolerance=0.1)
+        if not self._looks:
+            spots = list(self._spots.values())
+            self._looks = [self._centre, spots[0], spots[-1], self._centre + 0.4 * self._forward]
+        goal = self._looks[0]
+        err = (math.atan2(goal[1] - pose[1], goal[0] - pose[0]) - pose[2] + math.pi) % (2 * math.pi) - math.pi
+        if abs(err) <= 0.1:
+            self._looks.pop(0)
+            if not self._looks:
+                self._tour.pop(0)
+                self._leg_steps = 0
+            return NOOP
+        return LEFT if err > 0 else RIGHT
+
+
 class PolicyAgent:
     """A trained stable-baselines3 policy (feed-forward ``PPO`` or recurrent ``RecurrentPPO``): greedy actions, or
     ``sampled`` from the policy as in training (its own generator seeded per episode, so reports repeat), stepped
     by :class:`agent.stepper.PolicyStepper`. It acts with one torch thread and leaves the process's torch threads
     and global generator as they were."""
+
+    privileged = False
 
     def __init__(self, path: str | Path, env: gym.Env, sampled: bool = False, trust_pickle: bool = False) -> None:
         from agent.process_state import global_generators_kept
@@ -240,9 +340,9 @@ def load_checkpoint(path: str | Path, trust_pickle: bool = False):
 
 
 def make_agent(name: str, env: gym.Env, sampled: bool = False, trust_pickle: bool = False) -> Agent:
-    """``oracle``, ``memoryless``, ``random`` or a checkpoint path (``sampled``: its actions drawn from the policy
-    rather than greedy)."""
-    scripted = {"oracle": OracleAgent, "memoryless": MemorylessAgent, "random": RandomAgent}
+    """``oracle``, ``memoryless``, ``random``, ``peeking`` or a checkpoint path (``sampled``: its actions drawn from
+    the policy rather than greedy; ``trust_pickle``: load it with SB3's unpickling loader)."""
+    scripted = {"oracle": OracleAgent, "memoryless": MemorylessAgent, "random": RandomAgent, "peeking": PeekingAgent}
     if name in scripted:
         return scripted[name](env)
     if not (name.endswith(".zip") or Path(name).exists() or Path(name + ".zip").exists() or "/" in name):

@@ -1,6 +1,6 @@
 """Evaluate an agent on the object-permanence battery.
 
-    python -m tools.evaluate --agent {oracle,memoryless,random,PATH.zip} --tasks all --episodes 50 --seed 0 --out DIR
+    python -m tools.evaluate --agent {oracle,memoryless,random,peeking,PATH.zip} --tasks all --episodes 50 --seed 0 --out DIR
 
 Writes ``DIR/report.json`` (per task and condition: successes, episodes, rate, 95% Wilson interval, chance level,
 condition kind; A-not-B perseverative-error rate; the success-vs-delay curve), ``DIR/report.md`` (a table) and
@@ -10,6 +10,11 @@ Wall-clock timing goes to ``DIR/timing.json`` so that the same seed gives the sa
 Held-out seeds: episode ``i`` of a task runs with :func:`env.seeds.eval_seed` ``(task, i, --seed)``, which lies in
 ``[2**31, 2**32)``; training seeds lie below :data:`env.seeds.TRAIN_SEED_MAX` = ``2**31``, so evaluation homes and
 episodes are disjoint from training ones by construction.
+
+Privileged information: only the oracle is given ``info["privileged"]`` (where the toy is hidden); every other
+agent gets :func:`env.tasks.base.public_info` of each step's info. The scoring reads the privileged block.
+Scripted agents read geometry, not pixels, so they run without rendering (``render_observations=False``);
+``--render`` renders anyway.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ import env as peekaboo
 from agent.stats import wilson_interval
 from env.seeds import eval_seed
 from env.tasks import task_class
+from env.tasks.base import PRIVILEGED, public_info
 
 BATTERY: tuple[str, ...] = ("occluder", "cups", "a_not_b", "delayed_response", "occluded_trajectory")
 """Tasks that ``--tasks all`` runs."""
@@ -47,10 +53,39 @@ def parse_tasks(spec: str) -> list[str]:
     return names
 
 
+def check_task_options(tasks: list[str], options: dict[str, Any]) -> None:
+    """Every ``--task-option`` must be an option of every task run; else an error saying which tasks take it."""
+    from dataclasses import fields
+
+    takes = {t: {f.name for f in fields(task_class(t).Config)} for t in BATTERY}
+    for key in options:
+        wrong = [t for t in tasks if key not in takes[t]]
+        if wrong:
+            right = [t for t in BATTERY if key in takes[t]]
+            where = f"it applies to {right}: pass --tasks {','.join(right)}" if right else \
+                "no battery task takes it (task options: " + ", ".join(
+                    f"{t}: {sorted(takes[t] - {'condition', 'target'})}" for t in tasks) + ")"
+            raise ValueError(f"--task-option {key} is not an option of {wrong}; {where}")
+
+
+def run_episode(env, agent, seed: int) -> tuple[dict[str, Any], int]:
+    """One episode of ``agent`` (an agent that is not ``privileged`` never sees ``info["privileged"]``); the last
+    ``info`` (complete, for scoring) and the number of steps."""
+    obs, info = env.reset(seed=seed)
+    agent.reset(seed)
+    show = (lambda i: i) if getattr(agent, "privileged", False) else public_info
+    done, steps = False, 0
+    while not done:
+        obs, _, terminated, truncated, info = env.step(agent.act(obs, show(info)))
+        done = terminated or truncated
+        steps += 1
+    return info, steps
+
+
 def run_condition(task: str, label: str, options: dict[str, Any], agent_name: str, episodes: int, seed: int,
-                  env_kwargs: dict[str, Any], progress, sampled: bool = False,
+                  env_kwargs: dict[str, Any], progress, sampled: bool = False, first: int = 0,
                   trust_pickle: bool = False) -> dict[str, Any]:
-    """Run ``episodes`` episodes of one condition; returns its report entry."""
+    """Run episodes ``first`` … ``first + episodes - 1`` of one condition; returns its report entry."""
     from tools.agents import make_agent
 
     env = peekaboo.make(env_id_of(task), **env_kwargs, **options)
@@ -60,22 +95,16 @@ def run_condition(task: str, label: str, options: dict[str, Any], agent_name: st
         successes = perseverative = no_choice = steps = 0
         targets: dict[str, int] = {}
         chosen: dict[str, int] = {}
-        for i in range(episodes):
-            s = eval_seed(task, i, seed)
-            obs, info = env.reset(seed=s)
-            agent.reset(s)
-            done = False
-            while not done:
-                obs, _, terminated, truncated, info = env.step(agent.act(obs, info))
-                done = terminated or truncated
-                steps += 1
+        for i in range(first, first + episodes):
+            info, n = run_episode(env, agent, eval_seed(task, i, seed))
+            steps += n
             successes += int(info["is_success"])
             perseverative += int(info.get("perseverative_error", False))
             no_choice += int(info.get("chosen_index", -1) == -1)
             # Where the toy was and where the agent went (-1: none): a side bias shows here.
-            for counts, key in ((targets, "target_index"), (chosen, "chosen_index")):
-                k = str(info.get(key, -1))
-                counts[k] = counts.get(k, 0) + 1
+            for counts, k in ((targets, info.get(PRIVILEGED, {}).get("target_index", -1)),
+                              (chosen, info.get("chosen_index", -1))):
+                counts[str(k)] = counts.get(str(k), 0) + 1
             progress.update(1)
         lo, hi = wilson_interval(successes, episodes)
         entry: dict[str, Any] = {
@@ -110,6 +139,7 @@ def evaluate(agent: str, tasks: list[str], episodes: int, seed: int, env_kwargs:
         raise ValueError(f"--episodes {episodes}: need at least 1 episode per condition")
     if sampled and agent in SCRIPTED:
         raise ValueError("--sampled applies to a trained checkpoint; the scripted agents have one way to act")
+    check_task_options(tasks, task_options or {})
     plan = [(t, label, {**(task_defaults or {}).get(t, {}), **opts, **(task_options or {})}) for t in tasks
             for label, opts in task_class(t).eval_conditions.items()]
     actions = "scripted" if agent in SCRIPTED else "sampled" if sampled else "greedy"
@@ -121,7 +151,8 @@ def evaluate(agent: str, tasks: list[str], episodes: int, seed: int, env_kwargs:
               file=sys.stderr) as bar:
         for task, label, opts in plan:
             bar.set_postfix_str(f"{task}/{label}")
-            entry = run_condition(task, label, opts, agent, episodes, seed, env_kwargs, bar, sampled, trust_pickle)
+            entry = run_condition(task, label, opts, agent, episodes, seed, env_kwargs, bar, sampled,
+                                  trust_pickle=trust_pickle)
             tr = report["tasks"].setdefault(task, {"env_id": env_id_of(task), "conditions": {}})
             tr["conditions"][label] = entry
     dr = report["tasks"].get("delayed_response")
@@ -271,7 +302,8 @@ def option_warnings(ckpt: tuple[dict[str, Any], dict[str, dict[str, Any]]], env_
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m tools.evaluate", description=__doc__.split("\n\n")[0])
-    ap.add_argument("--agent", required=True, help="oracle, memoryless, random, or a path to a PPO/RecurrentPPO .zip")
+    ap.add_argument("--agent", required=True,
+                    help="oracle, memoryless, random, peeking, or a path to a PPO/RecurrentPPO .zip")
     ap.add_argument("--tasks", default="all", help=f"'all' or a comma-separated list of {list(BATTERY)}")
     ap.add_argument("--episodes", type=int, default=50, help="episodes per task condition")
     ap.add_argument("--seed", type=int, default=0, help="evaluation run seed (selects held-out episode seeds)")
@@ -292,6 +324,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="load the checkpoint with SB3's unpickling loader (runs code stored in the file: only for "
                          "files you trust; the default loader never unpickles)")
     ap.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
+    ap.add_argument("--render", action="store_true",
+                    help="render observations for the scripted agents too (they read geometry; default: off, faster)")
     args = ap.parse_args(argv)
     try:
         from agent.checkpoint import CheckpointError, CorruptFileError, check_writable_dir
@@ -315,6 +349,10 @@ def main(argv: list[str] | None = None) -> int:
                                                    if task_defaults else ""), file=sys.stderr)
             for w in option_warnings(ckpt, env_kwargs, task_defaults, task_options):
                 print(f"warning: {w} (--checkpoint-options evaluates with the checkpoint's)", file=sys.stderr)
+        from tools.agents import SCRIPTED
+
+        if args.agent in SCRIPTED and not args.render:
+            env_kwargs["render_observations"] = False
         t0 = time.perf_counter()
         report = evaluate(args.agent, tasks, args.episodes, args.seed, env_kwargs, task_options,
                           sampled=args.sampled, trust_pickle=args.trust_pickle, task_defaults=task_defaults)

@@ -1,10 +1,11 @@
 """A-not-B (Piaget stage IV): K trials hidden at A, then one hidden at B in full view, delay D.
 
 Design: one episode = ``n_a_trials`` A-trials followed by one B-trial, all with the same two (or more) cups and
-the same start pose; between trials the caregiver puts the infant back and lifts the cups. A-trials are
-recorded (``info['choices']``) but only the B-trial scores: success = choosing B; a *perseverative error* =
-choosing A on the B-trial (``info['perseverative_error']``). The control ``no_history`` runs the B-trial alone
-(A is still drawn, so the same error can be counted without any A history).
+the same start pose; each trial ends with its reveal (the infant sees the toy at A), then the caregiver puts the
+infant back. A-trials are recorded (``info['privileged']['choices']``) but only the B-trial scores: success =
+choosing B; a *perseverative error* = choosing A on the B-trial (``info['perseverative_error']``, public once the
+episode is over). The control ``no_history`` runs the B-trial alone (A is still drawn, so the same error can be
+counted without any A history). A and B are privileged (``info['privileged']['a_location'/'b_location']``).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from env.tasks.base import World
+from env.tasks.base import PRIVILEGED, World
 from env.tasks.cups import Cups, CupsConfig
 
 
@@ -28,8 +29,6 @@ class ANotBConfig(CupsConfig):
     """Number of A-trials before the B-trial."""
     delay: float = 2.0
     """Delay of every trial (Diamond 1985: the error appears from ~2 s at 7½ months)."""
-    max_steps: int = 600
-    """Episode length limit (truncation), for all trials together."""
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -59,9 +58,12 @@ class ANotB(Cups):
         k = self.config.n_a_trials if self.config.condition == "hidden" else 0
         return [a] * k + [b]
 
+    def n_trials(self) -> int:
+        return self.config.n_a_trials + 1 if self.config.condition == "hidden" else 1
+
     def info(self, world: World) -> dict[str, Any]:
         out = super().info(world)
-        b_choice = self._choices[-1] if self._done else None
-        out.update({"a_location": self.a_location, "b_location": self.b_location,
-                    "perseverative_error": bool(self._done and b_choice == self.a_location)})
+        b_choice = self.record.choices[-1] if self._done else None
+        out["perseverative_error"] = bool(self._done and b_choice == self.a_location)
+        out[PRIVILEGED].update({"a_location": self.a_location, "b_location": self.b_location})
         return out

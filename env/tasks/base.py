@@ -1,4 +1,20 @@
-"""What a task is: a caregiver script, a reward and a success test, over a :class:`World` it may touch."""
+"""What a task is: a caregiver script, a reward and a success test, over a :class:`World` it may touch.
+
+Step order (``env.infant_env.InfantEnv.step``), and which hooks may change state:
+
+1. the infant acts (unless ``world.frozen``);
+2. ``Task.before_physics`` — may change state (e.g. push a free object);
+3. physics advances ``control_dt``;
+4. ``Task.after_physics`` — may change state: advances the caregiver script and the trial (phases, choices,
+   lights, holding the infant) to the new time, and records this step's reward terms;
+5. the eye is placed and the observation rendered;
+6. ``Task.reward``, ``Task.success``, ``Task.terminated``, ``Task.info`` — pure reads: calling any of them again
+   changes nothing.
+
+``info`` is public; anything that tells where something is hidden goes in ``info[PRIVILEGED]`` (a dict), which
+only the oracle and the evaluator's scoring may read (``tools.evaluate`` strips it with :func:`public_info`
+before any other agent sees ``info``).
+"""
 
 from __future__ import annotations
 
@@ -13,7 +29,41 @@ import numpy as np
 
 from env.backends.base import Backend
 from env.body import InfantBody
+from scenes.randomization import SceneRandomization
 from scenes.spec import SceneSpec
+
+PRIVILEGED = "privileged"
+"""Key of the privileged block of ``info`` (where the toy is hidden and the like): for the oracle and scoring only."""
+
+
+def public_info(info: dict[str, Any]) -> dict[str, Any]:
+    """``info`` without its privileged block: what an agent other than the oracle may see."""
+    return {k: v for k, v in info.items() if k != PRIVILEGED}
+
+
+def horizontal_half_fov(fovy_deg: float, aspect: float) -> float:
+    """Half of the horizontal field of view (radians) of a camera with vertical ``fovy_deg`` and ``aspect``."""
+    return math.atan(math.tan(math.radians(fovy_deg) / 2) * aspect)
+
+
+@dataclass(frozen=True)
+class TaskContext:
+    """What a task may check its options against when the env is made (before any scene exists)."""
+
+    speed: float
+    """The stage's forward speed, m/s."""
+    turn_rate: float
+    """The stage's turning speed, rad/s."""
+    fovy_min: float
+    """Narrowest vertical field of view the randomization allows, degrees."""
+    aspect: float
+    """Image width / height."""
+    control_dt: float
+    """Simulated seconds per env step."""
+    room_half_min: float
+    """Smallest half extent a room can have, metres."""
+    posture: str = ""
+    """The developmental stage's (posture's) name, as the env's ``stage=`` option gives it (for error messages)."""
 
 
 class World:
@@ -43,27 +93,39 @@ class World:
         """Planar distance from the infant to object ``name``."""
         return self.body.bearing_to(self.position(name))[0]
 
-    def in_view(self, name: str, margin: float = 1.0) -> bool:
-        """Whether ``name``'s centre is inside the eye's field of view (scaled by ``margin``)."""
+    @property
+    def lights_on(self) -> bool:
+        """Whether the lights are on (in the dark nothing is visible)."""
+        return bool(getattr(self.backend, "lights_on", True))
+
+    def in_view(self, name: str, margin: float = 1.0, elevation: bool = True) -> bool:
+        """Whether ``name``'s centre is inside the eye's field of view (scaled by ``margin``). ``elevation=False``
+        checks the horizontal angle only (an infant close to a cup would look down at it)."""
         p = self.position(name)
+        if p[2] < -1.0:  # parked under the floor
+            return False
         eye = self.body.eye_position()
         dist, yaw_err = self.body.bearing_to(p)
-        half_h = math.atan(math.tan(math.radians(self.fovy) / 2) * self.aspect)
+        if abs(yaw_err) > horizontal_half_fov(self.fovy, self.aspect) * margin:
+            return False
+        if not elevation:
+            return True
         elev = math.atan2(p[2] + 0.05 - eye[2], max(dist, 1e-6)) - self.body.pose.pitch
-        return abs(yaw_err) <= half_h * margin and abs(elev) <= math.radians(self.fovy) / 2 * margin
+        return abs(elev) <= math.radians(self.fovy) / 2 * margin
 
-    def visible(self, name: str) -> bool:
-        """In the field of view, with nothing opaque in between, and the lights on."""
-        lights = getattr(self.backend, "lights_on", True)
-        return lights and self.in_view(name) and self.backend.line_of_sight(self.body.eye_position(), name)
+    def visible(self, name: str, elevation: bool = True) -> bool:
+        """The one visibility test of the project: lights on, in the field of view (:meth:`in_view`), and nothing
+        opaque between the eye and the object's centre (see-through shapes do not block)."""
+        return self.lights_on and self.in_view(name, elevation=elevation) and \
+            self.backend.line_of_sight(self.body.eye_position(), name)
 
 
 @dataclass(frozen=True)
 class TaskConfig:
     """Options every task shares; subclasses add their own fields (each with a docstring)."""
 
-    max_steps: int = 300
-    """Episode length limit (truncation)."""
+    max_steps: int | None = 300
+    """Episode length limit (truncation); tasks that can derive it from their timing accept None."""
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> TaskConfig:
@@ -95,8 +157,8 @@ def _check_number(name: str, tp: Any, value: Any) -> None:
 
 
 class Task(abc.ABC):
-    """One kind of episode. Hooks run in this order each step:
-    ``before_physics`` (caregiver script) → physics → ``reward``/``success``/``terminated`` → ``info``."""
+    """One kind of episode. Hooks run in the order of the module docstring: ``before_physics`` → physics →
+    ``after_physics`` (both may change state) → ``reward``/``success``/``terminated``/``info`` (pure reads)."""
 
     name: ClassVar[str]
     """Short id, e.g. ``find_toy``."""
@@ -104,9 +166,17 @@ class Task(abc.ABC):
 
     def __init__(self, config: TaskConfig) -> None:
         self.config = config
+        self.max_steps: int = config.max_steps if config.max_steps is not None else 300
+        """Episode length limit the env truncates at (tasks may derive it in :meth:`validate`)."""
 
-    def build(self, scene: SceneSpec, rng: np.random.Generator) -> SceneSpec:
-        """Add the task's own objects to a freshly generated home (before compile). Default: none."""
+    def validate(self, context: TaskContext) -> None:
+        """Check the options against the body and camera the env will have; raise ``ValueError`` naming the fix
+        when the task could not be solved. Default: nothing to check."""
+
+    def build(self, scene: SceneSpec, rng: np.random.Generator,
+              randomization: SceneRandomization | None = None) -> SceneSpec:
+        """Add the task's own objects to a freshly generated home (before compile), drawing any model-level
+        randomization from ``rng`` within ``randomization``'s ranges. Default: none."""
         return scene
 
     @abc.abstractmethod
@@ -114,12 +184,16 @@ class Task(abc.ABC):
         """Place objects and start the caregiver script for a new episode."""
 
     def before_physics(self, world: World) -> list[str]:
-        """Advance the caregiver script; return the names of events that happened this step."""
+        """Change state before physics (e.g. push a free body); return the names of events of this step."""
+        return []
+
+    def after_physics(self, world: World) -> list[str]:
+        """Advance the task's state to the new time (script, trial, reward terms of this step); return events."""
         return []
 
     @abc.abstractmethod
     def reward(self, world: World) -> dict[str, float]:
-        """Reward terms for this step (summed into the reward, reported in ``info``)."""
+        """Reward terms of this step (summed into the reward, reported in ``info``). A pure read."""
 
     @abc.abstractmethod
     def success(self, world: World) -> bool:
@@ -130,5 +204,6 @@ class Task(abc.ABC):
         return self.success(world)
 
     def info(self, world: World) -> dict[str, Any]:
-        """Task diagnostics for ``info`` (target location, visibility, phase…)."""
+        """Task diagnostics for ``info`` (phase, visibility…; where things are hidden only under
+        :data:`PRIVILEGED`). A pure read."""
         return {}

@@ -1,4 +1,5 @@
-"""cups: a toy is put under one of N identical cups while the infant watches (PCTB 3-cup style)."""
+"""cups: the caregiver's hand puts a toy under one of N identical cups while the infant watches (PCTB 3-cup
+style)."""
 
 from __future__ import annotations
 
@@ -6,11 +7,15 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from env.tasks.base import World
-from env.tasks.permanence import TOY, PermanenceConfig, PermanenceTask, cup_objects, lerp, smooth, toy_object
+from env.tasks.caregiver import CARRIED, REVEAL_MOVE, STILL, lerp, smooth, span
+from env.tasks.permanence import PermanenceConfig, PermanenceTask
+from env.tasks.props import CUP_RADIUS, TOY, cup_objects
 from scenes.spec import Material, SceneObject
 
 CUP_LIFT = 0.3
-"""Height the caregiver holds the cups at while showing, metres."""
+"""Height the caregiver holds the cups at while showing (and at the reveal), metres."""
+FRONT = 0.4
+"""How far in front of the row the toy is shown, metres."""
 
 
 @dataclass(frozen=True)
@@ -25,7 +30,7 @@ class CupsConfig(PermanenceConfig):
     cup_distance: float = 1.1
     """Distance of the row of cups in front of the infant, metres."""
     cup_spacing: float = 0.35
-    """Distance between neighbouring cups, metres."""
+    """Distance between neighbouring cups' centres, metres."""
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -34,8 +39,9 @@ class CupsConfig(PermanenceConfig):
 
 
 class Cups(PermanenceTask):
-    """The caregiver holds N identical cups up, shows the toy in front of them, slides it under one cup and lowers
-    all cups together; after the delay the infant chooses a cup by crawling to it.
+    """The caregiver holds N identical cups up; the hand shows the toy in front of them, slides it under one cup
+    and withdraws, and all cups come down together; after the delay the infant chooses a cup by crossing the
+    choice line towards it. At the reveal all cups are lifted.
 
     Reward/success/termination: see :class:`env.tasks.permanence.PermanenceTask`; chance is 1/N.
     """
@@ -48,6 +54,9 @@ class Cups(PermanenceTask):
         "hidden": {"condition": "hidden"}, "transparent": {"condition": "transparent"},
         "reshown": {"condition": "reshown"},
     }
+    min_spacing = 2 * CUP_RADIUS + 0.05
+    spacing_option = "cup_spacing"
+    distance_option = "cup_distance"
 
     def location_offsets(self) -> list[tuple[float, float]]:
         c = self.config
@@ -56,30 +65,26 @@ class Cups(PermanenceTask):
     def location_names(self) -> list[str]:
         return [f"pb_cup_{i}" for i in range(self.config.n_cups)]
 
-    def scene_objects(self) -> tuple[list[SceneObject], list[Material]]:
-        cups, cup_mat = cup_objects(self.config.n_cups, transparent=self.config.condition == "transparent")
-        toy, toy_mat = toy_object()
-        return [*cups, toy], [cup_mat, toy_mat]
+    def display_objects(self) -> tuple[list[SceneObject], list[Material]]:
+        return cup_objects(self.config.n_cups, transparent=self.config.condition == "transparent")
 
     def script(self, world: World, phase: str, t: float) -> None:
+        c, d = self.config, self.display
         offsets = self.location_offsets()
-        st = self.stage
-        front = st.xyz(self.config.cup_distance - 0.4, 0.0, 0.0)
+        front = d.xyz(c.cup_distance - FRONT, 0.0, 0.0)
         target = self.target
-        if phase == "show":
-            lift, toy = CUP_LIFT, front
-        elif phase == "hide":
-            s = self.hide_fraction(t)
-            under = st.xyz(*offsets[target], 0.0) if target is not None else front
-            toy = lerp(front, under, smooth(2 * s))
-            toy[2] = 0.1 * (1 - (2 * smooth(2 * s) - 1) ** 2)  # a little hop on the way
-            lift = CUP_LIFT * (1 - smooth(2 * s - 1))
-        else:
-            lift, toy = 0.0, None
+        under = d.xyz(*offsets[target], 0.0) if target is not None else front
+        s = t / c.hide_time if phase == "hide" else (0.0 if phase == "show" else 1.0)
+        a = smooth(s / CARRIED)
+        toy = lerp(front, under, a)
+        toy[2] = 0.1 * (1 - (2 * a - 1) ** 2)  # a little hop on the way
+        lift = CUP_LIFT * (1 - span(s, CARRIED, STILL))
+        world.backend.set_pose(TOY, toy, d.yaw)
+        self.hand.carry(world, toy, s)
         for i, (name, off) in enumerate(zip(self.location_names(), offsets)):
             z = lift
-            if phase == "search" and self.config.condition == "reshown" and i == target:
-                z = CUP_LIFT * smooth(t / 0.3)
-            world.backend.set_pose(name, st.xyz(*off, z), 0.0)
-        if toy is not None:
-            world.backend.set_pose(TOY, toy, 0.0)
+            if phase in ("search", "reveal") and c.condition == "reshown" and i == target:
+                z = CUP_LIFT * (smooth(t / 0.3) if phase == "search" else 1.0)
+            elif phase == "reveal":
+                z = CUP_LIFT * span(t / max(c.reveal_time, 1e-6), 0.0, REVEAL_MOVE)
+            world.backend.set_pose(name, d.xyz(*off, z), 0.0)

@@ -19,8 +19,6 @@ class DelayedResponseConfig(CupsConfig):
     """Seconds between the cups coming down and the start of search."""
     n_cups: int = 2
     """Number of identical cups (2 as in Diamond's two wells)."""
-    max_steps: int = 400
-    """Episode length limit (truncation); room for the longest delay of the grid at control_dt=0.1."""
 
 
 class DelayedResponse(Cups):

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from env.body import BODY_RADIUS
-from env.tasks.base import Task, TaskConfig, World
+from env.tasks.base import PRIVILEGED, Task, TaskConfig, World
 from scenes.generator import free_point
 
 
@@ -51,6 +51,12 @@ class FindToy(Task):
             if xy is not None:
                 world.backend.set_pose(c.target, (xy[0], xy[1], 0.0), float(world.rng.uniform(-3.14, 3.14)))
         self._last_distance = world.distance_to(c.target)
+        self._progress = 0.0
+
+    def after_physics(self, world: World) -> list[str]:
+        d = world.distance_to(self.config.target)
+        self._progress, self._last_distance = self._last_distance - d, d
+        return []
 
     def _looking(self, world: World) -> bool:
         _, err = world.body.bearing_to(world.position(self.config.target))
@@ -58,10 +64,7 @@ class FindToy(Task):
 
     def reward(self, world: World) -> dict[str, float]:
         c = self.config
-        d = world.distance_to(c.target)
-        progress = self._last_distance - d
-        self._last_distance = d
-        return {"progress": c.progress_weight * progress, "step": -c.step_cost,
+        return {"progress": c.progress_weight * self._progress, "step": -c.step_cost,
                 "success": 1.0 if self.success(world) else 0.0}
 
     def success(self, world: World) -> bool:
@@ -70,5 +73,5 @@ class FindToy(Task):
 
     def info(self, world: World) -> dict[str, Any]:
         t = self.config.target
-        return {"target": t, "target_distance": world.distance_to(t), "target_visible": world.visible(t),
-                "target_location": world.position(t)[:2].tolist()}
+        return {"target": t, "target_visible": world.visible(t),
+                PRIVILEGED: {"target_distance": world.distance_to(t), "target_location": world.position(t)[:2].tolist()}}

@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
-import itertools
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np
 
 from env.tasks.base import World
-from env.tasks.permanence import HIDE_DONE, TOY, PermanenceConfig, PermanenceTask, screen_objects, toy_object
+from env.tasks.caregiver import CARRIED, REVEAL_LIFT, REVEAL_MOVE, STILL, smooth, span
+from env.tasks.permanence import PermanenceConfig, PermanenceTask
+from env.tasks.props import GATE, TOY, WINGS, gate_object, screen_objects
 from scenes.spec import Material, SceneObject
 
-BEHIND = 0.15
+BEHIND = 0.18
 """How far behind the screens' plane the toy rolls, metres."""
+GATE_HALF = 0.12
+"""Half width of the gap between the two screens (closed by the gate after the roll), metres."""
+GATE_UP = 0.6
+"""Height of the gate's lower edge before it closes, metres (above the toy and the hand)."""
 
 
 @dataclass(frozen=True)
@@ -21,18 +26,23 @@ class OccludedTrajectoryConfig(PermanenceConfig):
     """Options of the occluded-trajectory task."""
 
     condition: str = "hidden"
-    """hidden (the toy rolls behind a screen and stays); emerges (control: it rolls out past the screen's far edge
-    and stops there, in view)."""
+    """hidden (the toy rolls behind a screen and stays); emerges (control: it rolls out through the gap and stops
+    in front of that screen, in view)."""
     screen_distance: float = 1.3
     """Distance of the two screens in front of the infant, metres."""
     screen_offset: float = 0.45
     """Lateral offset of each screen's centre from the midline, metres."""
 
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.screen_offset < GATE_HALF + 0.1:
+            raise ValueError(f"screen_offset={self.screen_offset}: use at least {GATE_HALF + 0.1} m")
+
 
 class OccludedTrajectory(PermanenceTask):
-    """Two identical screens stand left and right of the midline; the toy waits in the gap between them, then
-    rolls (MuJoCo physics, pushed at constant speed) sideways behind one and stops. The infant must go to the
-    screen it entered.
+    """Two identical screens stand left and right of the midline with a gap between them, where the toy waits
+    (held by the caregiver's hand); the hand rolls it sideways behind one, withdraws, and a gate closes the gap
+    (wings close the row's ends). The infant must go to the screen the toy entered.
 
     Reward/success/termination: see :class:`env.tasks.permanence.PermanenceTask`; chance is 1/2.
     """
@@ -44,6 +54,8 @@ class OccludedTrajectory(PermanenceTask):
     eval_conditions: ClassVar[dict[str, dict[str, Any]]] = {
         "hidden": {"condition": "hidden"}, "emerges": {"condition": "emerges"},
     }
+    spacing_option = "screen_offset"
+    distance_option = "screen_distance"
 
     def location_offsets(self) -> list[tuple[float, float]]:
         c = self.config
@@ -52,49 +64,32 @@ class OccludedTrajectory(PermanenceTask):
     def location_names(self) -> list[str]:
         return ["pb_screen_0", "pb_screen_1"]
 
-    def scene_objects(self) -> tuple[list[SceneObject], list[Material]]:
-        screens, mat = screen_objects(2)
-        toy, toy_mat = toy_object()
-        return [*screens, toy], [mat, toy_mat]
+    def display_objects(self) -> tuple[list[SceneObject], list[Material]]:
+        screens, mats = screen_objects(2, self.config.screen_offset - GATE_HALF)
+        return [*screens, gate_object(GATE_HALF)], mats
 
-    def _waypoints(self) -> list[np.ndarray]:
+    def _path(self) -> tuple[np.ndarray, np.ndarray]:
+        """Start and end of the roll, (forward, lateral)."""
         c = self.config
         fwd, lat = self.location_offsets()[self.target]
-        side = float(np.sign(lat))
+        start = np.array([fwd + BEHIND, 0.0])
         if c.condition == "hidden":
-            return [self.stage.xyz(fwd + BEHIND, side * c.screen_offset)]
-        # out past the screen's far edge, then forward to stop in front of it, well inside the field of view
-        return [self.stage.xyz(fwd + BEHIND, side * (c.screen_offset + 0.35)),
-                self.stage.xyz(fwd - 0.4, side * c.screen_offset * 0.6)]
-
-    def start_trial(self, world: World) -> None:
-        self._leg = 0
+            return start, np.array([fwd + BEHIND, lat])
+        return start, np.array([fwd - 0.4, 0.6 * lat])
 
     def script(self, world: World, phase: str, t: float) -> None:
-        st = self.stage
-        for name, off in zip(self.location_names(), self.location_offsets()):
-            world.backend.set_pose(name, st.xyz(*off), st.yaw)
-        start = st.xyz(self.config.screen_distance + BEHIND, 0.0, 0.0)
-        if phase == "show":
-            world.backend.set_pose(TOY, start, 0.0)
-            return
-        if phase != "hide":
-            return
-        legs = self._waypoints()
-        if t >= HIDE_DONE * self.config.hide_time:  # the roll is over: settle exactly at the end, at rest
-            world.backend.set_pose(TOY, legs[-1], 0.0)
-            return
-        if self._leg >= len(legs):
-            return
-        points = [start, *legs]
-        length = sum(float(np.hypot(*(b[:2] - a[:2]))) for a, b in itertools.pairwise(points))
-        speed = length / (0.8 * HIDE_DONE * self.config.hide_time)
-        goal = legs[self._leg]
-        gap = goal[:2] - world.position(TOY)[:2]
-        dist = float(np.hypot(*gap))
-        if dist < 0.05:
-            world.backend.set_pose(TOY, goal, 0.0)
-            self._leg += 1
-            return
-        v = gap / dist * min(speed, dist / 0.1)
-        world.backend.set_velocity(TOY, np.array([v[0], v[1], 0.0]))
+        c, d = self.config, self.display
+        s = t / c.hide_time if phase == "hide" else (0.0 if phase == "show" else 1.0)
+        lift = REVEAL_LIFT * span(t / max(c.reveal_time, 1e-6), 0.0, REVEAL_MOVE) if phase == "reveal" else 0.0
+        edge = 2 * c.screen_offset - GATE_HALF
+        for name, (f, lat) in zip(self.location_names(), self.location_offsets()):
+            world.backend.set_pose(name, d.xyz(f, lat, lift), d.yaw)
+        for name, side in zip(WINGS, (-1.0, 1.0)):
+            world.backend.set_pose(name, d.xyz(c.screen_distance, side * edge, lift), d.yaw)
+        gate = GATE_UP * (1 - span(s, CARRIED, STILL)) + lift
+        world.backend.set_pose(GATE, d.xyz(c.screen_distance, 0.0, gate), d.yaw)
+        start, end = self._path()
+        f, lat = start + (end - start) * smooth(s / CARRIED)
+        toy = d.xyz(f, lat, 0.0)
+        world.backend.set_pose(TOY, toy, d.yaw)
+        self.hand.carry(world, toy, s)

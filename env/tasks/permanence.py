@@ -1,25 +1,39 @@
 """Shared machinery of the object-permanence battery.
 
 Every battery task is a caregiver episode of one or more *trials*; each trial runs the phases
-``show`` → ``hide`` → ``delay`` → ``search``:
+``show`` → ``hide`` → ``delay`` → ``search`` → ``reveal`` (:mod:`env.tasks.trial`):
 
-- ``show``: the infant is held facing a display of identical choice objects (cups or screens) and the toy.
-- ``hide``: the caregiver hides the toy (under a cup, behind a screen). The motion finishes at 70% of the
-  phase so the first frame of ``delay`` already shows the final, hidden state.
-- ``delay``: the infant is held still (``delay_mode="freeze"``), the lights go out (``"lights_out"``), the
-  caregiver turns the infant away and back (``"turn_away"``), or it may move freely (``"free"``).
-- ``search``: the infant moves; it *chooses* a location by coming within ``touch_distance`` of it. The trial
-  ends at the first choice or when ``search_time`` runs out (no choice).
+- ``show``: the infant is held facing a display of identical choice objects (cups or screens); the caregiver's
+  hand holds the toy (one of a small set: ball, duck, block, ring; kind, colour and size drawn per layout within
+  the ``battery_toy_*`` randomization ranges).
+- ``hide``: the hand hides the toy (under a cup, behind a screen) and goes back to rest; from
+  :data:`env.tasks.caregiver.STILL` of the phase on nothing moves, so the first frame of ``delay`` already shows
+  the final, hidden state, and every later frame is the same whichever place hides the toy. The toy is
+  kinematic: nothing can move it until the reveal.
+- ``delay``: the infant is held still (``delay_mode="freeze"``), the lights go out (``"lights_out"``: every
+  observation is dark), the infant is turned away and back (``"turn_away"``), or it may move (``"free"``;
+  crossing the choice line then is a false start: the trial ends without a choice). The first ``search`` frame
+  is lit and faces the display.
+- ``search``: the infant moves; it *chooses* by crossing a line ``touch_distance`` in front of the row of choice
+  objects, anywhere along it (:class:`env.tasks.display.ChoiceLine`); the choice is the location it is heading
+  for. Screens meet and have wings, and cups are closed, so no place in front of the line shows where the toy is:
+  a hidden condition needs memory however the infant searches. Search ends at the choice or after
+  ``search_time``.
+- ``reveal``: the infant is held; the caregiver lifts the cups / screens so it sees where the toy was. The reward
+  was already given when the search ended: the reveal changes neither reward nor success. The episode ends when
+  the last trial's reveal ends.
 
-The infant is held still during ``show`` and ``hide``. The display is laid out in the infant's own frame
-(forward, lateral) at a spot of the home with clear floor, found with the env's seeded generator only.
 Conditions have a *kind*: ``hidden`` (memory needed), ``control`` (solvable from the current frame) and
-``catch`` (nothing is hidden; success is not searching).
+``catch`` (nothing is hidden; success is not searching). Options that would make a task unsolvable (a location
+outside the field of view, a search too short for the stage's speed, an episode limit shorter than the trials)
+are errors when the env is made; ``max_steps`` is derived from the phase times unless given.
+
+Hooks (see :mod:`env.tasks.base`): ``after_physics`` advances the script and the trial and records the step's
+reward terms; ``reward``, ``success``, ``terminated`` and ``info`` only read.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -27,29 +41,21 @@ from typing import Any, ClassVar
 import numpy as np
 
 from env.body import BODY_RADIUS
-from env.tasks.base import Task, TaskConfig, World
-from scenes import objects
+from env.tasks.base import PRIVILEGED, Task, TaskConfig, TaskContext, World
+from env.tasks.caregiver import Hand
+from env.tasks.checks import check_display
+from env.tasks.display import PARK, ChoiceLine, fallback_display, find_display
+from env.tasks.props import TOY, ToyChoice, draw_toy, hand_objects, toy_objects
+from env.tasks.trial import PHASES, Approach, PhaseClock, TrialRecord
+from scenes.randomization import SceneRandomization
 from scenes.spec import Material, SceneObject, SceneSpec
 
-PHASES: tuple[str, ...] = ("show", "hide", "delay", "search")
-"""Phases of every trial, in order."""
 DELAY_MODES: tuple[str, ...] = ("freeze", "lights_out", "turn_away", "free")
 """What happens to the infant during the delay."""
 CONDITION_KINDS: tuple[str, ...] = ("hidden", "control", "catch")
 """hidden: memory needed; control: solvable from the current frame; catch: nothing hidden."""
-TOY = "pb_toy"
-"""Scene name of the battery's toy (a small red ball)."""
-TOY_RADIUS = 0.06
-"""Radius of the toy ball, metres (fits under a cup, behind a screen)."""
-PARK = np.array([0.0, 0.0, -3.0])
-"""Where unused objects wait: under the floor, out of every view."""
-HIDE_DONE = 0.7
-"""Fraction of the hide phase by which the hiding motion is complete."""
 
-_TOY_MAT = Material("pb_toy_red", (0.9, 0.1, 0.1, 1.0), specular=0.3, shininess=0.3)
-_CUP_MAT = Material("pb_cup_blue", (0.2, 0.35, 0.85, 1.0))
-_GLASS_MAT = Material("pb_cup_glass", (0.7, 0.85, 1.0, 0.25))
-_SCREEN_MAT = Material("pb_screen_green", (0.25, 0.6, 0.3, 1.0))
+__all__ = ["CONDITION_KINDS", "DELAY_MODES", "PARK", "PHASES", "TOY", "PermanenceConfig", "PermanenceTask"]
 
 
 @dataclass(frozen=True)
@@ -66,11 +72,13 @@ class PermanenceConfig(TaskConfig):
     """Duration of the delay between hiding and search."""
     delay_mode: str = "freeze"
     """During the delay: freeze (held still), lights_out (dark, held still), turn_away (turned 180° and held,
-    turned back at search) or free (may move; choices only count in search)."""
+    turned back at search) or free (may move; crossing the choice line is a false start)."""
     search_time: float = 6.0
     """Time to choose before the trial ends without a choice."""
+    reveal_time: float = 1.0
+    """Duration of the reveal after each search (the caregiver lifts the cups / screens)."""
     touch_distance: float = 0.35
-    """A location is chosen when the infant's centre comes this close to it (metres, planar)."""
+    """The choice line lies this far in front of the row of choice objects (metres)."""
     target: int | None = None
     """Force the hiding location (index; for tests). None: drawn from the env's generator each trial."""
     success_reward: float = 1.0
@@ -82,72 +90,31 @@ class PermanenceConfig(TaskConfig):
     approach_weight: float = 0.0
     """Shaping for learners: reward per metre closed on the *nearest* choice location during search
     (potential-based, and the same for every location, so it never tells where the toy is); 0 = off."""
+    max_steps: int | None = None
+    """Episode length limit (truncation); None: derived from the phase times (every trial fits)."""
 
     def __post_init__(self) -> None:
         if self.delay_mode not in DELAY_MODES:
             raise ValueError(f"delay_mode={self.delay_mode!r}: choose one of {DELAY_MODES}")
-        for name in ("show_time", "hide_time", "delay"):
+        for name in ("show_time", "hide_time", "delay", "reveal_time"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name}={getattr(self, name)}: must be >= 0 seconds")
         if self.search_time <= 0 or self.hide_time <= 0:
             raise ValueError("search_time and hide_time must be > 0 seconds")
-
-
-@dataclass(frozen=True)
-class Stage:
-    """Where the display stands this episode: the infant's start pose; offsets are (forward, lateral)."""
-
-    x: float
-    y: float
-    yaw: float
-
-    def xy(self, forward: float, lateral: float) -> np.ndarray:
-        """World (x, y) of a point ``forward`` metres ahead and ``lateral`` metres to the infant's left."""
-        c, s = math.cos(self.yaw), math.sin(self.yaw)
-        return np.array([self.x + c * forward - s * lateral, self.y + s * forward + c * lateral])
-
-    def xyz(self, forward: float, lateral: float, z: float = 0.0) -> np.ndarray:
-        """World (x, y, z) of a display point."""
-        return np.array([*self.xy(forward, lateral), z])
-
-
-def toy_object() -> tuple[SceneObject, Material]:
-    """The battery's toy: a small red ball (a free body, so it can roll)."""
-    return objects.ball(TOY, tuple(PARK), _TOY_MAT.name, radius=TOY_RADIUS), _TOY_MAT
-
-
-def cup_objects(n: int, transparent: bool = False) -> tuple[list[SceneObject], Material]:
-    """``n`` identical cups named ``pb_cup_<i>``; ``transparent`` ones show what is under them."""
-    mat = _GLASS_MAT if transparent else _CUP_MAT
-    return [objects.cup(f"pb_cup_{i}", tuple(PARK), mat.name) for i in range(n)], mat
-
-
-def screen_objects(n: int, half_width: float = 0.17, height: float = 0.4) -> tuple[list[SceneObject], Material]:
-    """``n`` identical screens named ``pb_screen_<i>``."""
-    return [objects.screen(f"pb_screen_{i}", tuple(PARK), 0.0, _SCREEN_MAT.name, half_width, height)
-            for i in range(n)], _SCREEN_MAT
-
-
-def smooth(s: float) -> float:
-    """Ease-in-out of a fraction, clipped to [0, 1]."""
-    s = min(max(s, 0.0), 1.0)
-    return s * s * (3 - 2 * s)
-
-
-def lerp(a: np.ndarray, b: np.ndarray, s: float) -> np.ndarray:
-    """Linear interpolation from ``a`` to ``b``."""
-    return a + (b - a) * s
+        if self.touch_distance <= BODY_RADIUS:
+            raise ValueError(f"touch_distance={self.touch_distance}: must exceed the body radius {BODY_RADIUS} m")
 
 
 class PermanenceTask(Task):
-    """Base of the battery tasks: phases, delay handling, choice detection, reward, success and ``info``.
+    """Base of the battery tasks: trials, delay handling, the choice line, reward, success and ``info``.
 
-    Subclasses declare ``conditions`` (name → kind), the display (``location_offsets``), their objects
-    (``scene_objects``) and the caregiver script (``script``); multi-trial tasks override ``trial_targets``.
-    Reward: ``success_reward`` for the right choice (a catch trial pays it when search ends without a choice),
-    ``-wrong_penalty`` for a wrong one, ``-step_cost`` per search step, ``approach_weight`` × metres closed on
-    the nearest choice location during search (symmetric shaping, off by default). Success: the last trial's
-    choice is the target (catch: no choice). Terminates when the last trial's search ends.
+    Subclasses declare ``conditions`` (name → kind), the display (``row``, ``location_offsets``), their objects
+    (``display_objects``) and the caregiver script (``script``); multi-trial tasks override ``trial_targets`` and
+    ``n_trials``. Reward: ``success_reward`` for the right choice (a catch trial pays it when search ends without
+    a choice), ``-wrong_penalty`` for a wrong one, ``-step_cost`` per search step, ``approach_weight`` × metres
+    closed on the nearest choice location during search (symmetric shaping, off by default), all on the step the
+    search ends (or runs). Success: the last trial's choice is the target (catch: no choice). Terminates when the
+    last trial's reveal ends.
     """
 
     Config = PermanenceConfig
@@ -156,8 +123,14 @@ class PermanenceTask(Task):
     """Condition name → kind (one of :data:`CONDITION_KINDS`)."""
     eval_conditions: ClassVar[dict[str, dict[str, Any]]] = {"hidden": {}}
     """What ``tools.evaluate`` runs: label → task options."""
-    clearance: ClassVar[float] = 0.4
-    """Clear floor needed around the display, metres."""
+    clearance: ClassVar[float] = 0.45
+    """Clear floor needed around the display (beyond its locations), metres."""
+    min_spacing: ClassVar[float] = 0.2
+    """Smallest distance between neighbouring locations, metres."""
+    spacing_option: ClassVar[str] = "spacing"
+    """Name of the option that sets the spacing (for error messages)."""
+    distance_option: ClassVar[str] = "distance"
+    """Name of the option that sets the row's distance (for error messages)."""
 
     def __init__(self, config: PermanenceConfig) -> None:
         super().__init__(config)
@@ -167,8 +140,14 @@ class PermanenceTask(Task):
         n = len(self.location_offsets())
         if config.target is not None and not 0 <= config.target < n:
             raise ValueError(f"target={config.target}: use an index in 0..{n - 1} or None")
+        self.line = ChoiceLine(self.row, config.touch_distance, tuple(lat for _, lat in self.location_offsets()))
 
     # ------------------------------------------------------------ subclass API
+    @property
+    def row(self) -> float:
+        """Forward distance of the row of choice objects."""
+        return max(f for f, _ in self.location_offsets())
+
     def location_offsets(self) -> list[tuple[float, float]]:
         """(forward, lateral) of each choice location in the infant's start frame."""
         raise NotImplementedError
@@ -177,12 +156,12 @@ class PermanenceTask(Task):
         """Scene names of the choice objects, one per location."""
         raise NotImplementedError
 
-    def scene_objects(self) -> tuple[list[SceneObject], list[Material]]:
-        """The task's objects and their materials (added to the home before compile)."""
+    def display_objects(self) -> tuple[list[SceneObject], list[Material]]:
+        """The display's objects (cups, screens...) and their materials; the toy and hand are added by the base."""
         raise NotImplementedError
 
     def script(self, world: World, phase: str, t: float) -> None:
-        """Pose the task's objects for ``phase``, ``t`` seconds into it (runs before every physics step)."""
+        """Pose the task's objects (hand included) for ``phase``, ``t`` seconds into it."""
         raise NotImplementedError
 
     def start_trial(self, world: World) -> None:
@@ -191,6 +170,14 @@ class PermanenceTask(Task):
     def trial_targets(self, world: World) -> list[int | None]:
         """Hiding location of each trial (None: nothing hidden). Default: one trial, random target."""
         return [self.draw_target(world)]
+
+    def n_trials(self) -> int:
+        """Number of trials per episode (for the episode limit)."""
+        return 1
+
+    def fix_hint(self) -> str:
+        """How to bring every location into view (for error messages)."""
+        return f"reduce {self.spacing_option} or increase {self.distance_option}"
 
     # ----------------------------------------------------------------- helpers
     @property
@@ -203,199 +190,159 @@ class PermanenceTask(Task):
         """Success rate of choosing a location uniformly at random (None for catch trials)."""
         return None if self.kind == "catch" else 1.0 / len(self.location_offsets())
 
+    @property
+    def target(self) -> int | None:
+        """Hiding location of the current trial."""
+        return self.record.target
+
+    @property
+    def phase(self) -> str:
+        """The current phase (``reveal`` once the episode is over)."""
+        return "reveal" if self.clock.phase == "over" else self.clock.phase
+
     def draw_target(self, world: World) -> int:
         """A hiding location drawn from the env's generator (always drawn, so a forced target changes nothing
         else in the episode)."""
         drawn = int(world.rng.integers(len(self.location_offsets())))
         return drawn if self.config.target is None else self.config.target
 
-    def phase_at(self, t: float) -> tuple[str, float]:
-        """The phase ``t`` seconds into the trial and the time spent in it."""
-        c = self.config
-        eps = 1e-6
-        for name, length in (("show", c.show_time), ("hide", c.hide_time), ("delay", c.delay)):
-            if t < length - eps:
-                return name, t
-            t -= length
-        return "search", t
-
-    def hide_fraction(self, t: float) -> float:
-        """Progress of the hiding motion ``t`` seconds into the hide phase, eased, done at :data:`HIDE_DONE`."""
-        return smooth(t / (HIDE_DONE * self.config.hide_time))
-
-    @property
-    def target(self) -> int | None:
-        """Hiding location of the current trial."""
-        return self._targets[self._trial]
-
-    # ------------------------------------------------------------- Task hooks
-    def build(self, scene: SceneSpec, rng: np.random.Generator) -> SceneSpec:
-        """Add the task's objects, and reserve a fallback display spot in the first room: the infant 0.6 m behind
-        the room's centre looking along its longer axis, with furniture in the display area removed."""
-        room = scene.rooms[0]
-        yaw = (0.0 if room.size[0] >= room.size[1] else math.pi / 2) + (math.pi if rng.random() < 0.5 else 0.0)
-        yaw = (yaw + math.pi) % (2 * math.pi) - math.pi
-        self._fallback = Stage(room.center[0] - 0.6 * math.cos(yaw), room.center[1] - 0.6 * math.sin(yaw), yaw)
-        depth, half = self._extent()
-        corners = np.array([self._fallback.xy(f, lat) for f in (-0.3, depth) for lat in (-half, half)])
-        (x0, y0), (x1, y1) = corners.min(0), corners.max(0)
-        keep = [o for o in scene.objects if o.category != "furniture" or not o.blocks_infant or
-                (b := o.footprint())[2] < x0 or b[0] > x1 or b[3] < y0 or b[1] > y1]
-        scene = dataclasses.replace(scene, objects=tuple(keep))
-        objs, mats = self.scene_objects()
-        return scene.with_objects(*objs, materials=tuple(mats))
-
-    def _extent(self) -> tuple[float, float]:
+    def extent(self) -> tuple[float, float]:
+        """(depth ahead, half width) of the floor the display needs clear, metres."""
         offsets = self.location_offsets()
         return (max(f for f, _ in offsets) + self.clearance, max(abs(lat) for _, lat in offsets) + self.clearance)
 
+    # ------------------------------------------------------------- validation
+    def validate(self, context: TaskContext) -> None:
+        """Every location in view, apart, reachable in time at the stage's speed, inside the smallest room, and
+        every trial inside the episode limit (:func:`env.tasks.checks.check_display`); ``max_steps`` derived
+        unless given."""
+        self.max_steps = check_display(self, context)
+
+    # ------------------------------------------------------------- Task hooks
+    def build(self, scene: SceneSpec, rng: np.random.Generator,
+              randomization: SceneRandomization | None = None) -> SceneSpec:
+        """Add the display, the toy (drawn from the toy set) and the caregiver's hand; reserve a fallback display
+        spot in the first room (see :func:`env.tasks.display.fallback_display`)."""
+        depth, half = self.extent()
+        self._fallback, scene = fallback_display(scene, rng, depth, half)
+        toy: ToyChoice = draw_toy(rng, randomization)
+        objs, mats = self.display_objects()
+        toy_objs, toy_mats = toy_objects(toy)
+        hand_objs, hand_mats = hand_objects()
+        self._toy_height = toy_objs[0].height()
+        self.toy = toy
+        return scene.with_objects(*objs, *toy_objs, *hand_objs, materials=tuple(mats + toy_mats + hand_mats))
+
     def reset(self, world: World) -> None:
-        self.stage = self._find_stage(world)
-        self._targets = self.trial_targets(world)
-        self._choices: list[int | None] = []
-        self._trial = 0
+        depth, half = self.extent()
+        self.display = find_display(world, depth, half, self._fallback, skip=TOY)
+        self.hand = Hand(self.display, self.row, self._toy_height)
+        self.record = TrialRecord(self.trial_targets(world))
+        c = self.config
+        self.clock = PhaseClock(c.show_time, c.hide_time, c.delay, c.search_time, c.reveal_time)
         self._done = False
-        self._terms: dict[str, float] = {}
+        self._terms = {"choice": 0.0, "step": 0.0, "approach": 0.0}
         self._begin_trial(world)
 
     def _begin_trial(self, world: World) -> None:
-        s = self.stage
+        d = self.display
         p = world.body.pose
-        p.x, p.y, p.yaw, p.pitch = s.x, s.y, s.yaw, 0.0
-        self._t0 = world.time
-        self._phase = "show"
-        self._chosen: int | None = None
-        self._nearest: float | None = None
+        p.x, p.y, p.yaw, p.pitch = d.x, d.y, d.yaw, 0.0
+        self.clock.begin(world.time)
+        self._approach = Approach()
         world.frozen = True
         world.backend.set_lights(True)
         self.start_trial(world)
         self.script(world, "show", 0.0)
 
-    def before_physics(self, world: World) -> list[str]:
-        phase, t = self.phase_at(world.time - self._t0)
-        events = []
-        if phase != self._phase:
+    def after_physics(self, world: World) -> list[str]:
+        """Advance the trial to the new time: the choice (if the infant crossed the line), the phase changes and
+        what they do (lights, turning, holding), the next trial, the script; record this step's reward terms."""
+        c = self.config
+        self._terms = terms = {"choice": 0.0, "step": 0.0, "approach": 0.0}
+        if self._done:
+            return []
+        events: list[str] = []
+        now = world.time
+        before = self.clock.phase
+        if before == "search":
+            terms["step"] = -c.step_cost
+            if c.approach_weight:
+                p = world.body.pose
+                spots = [world.position(n) for n in self.location_names()]
+                terms["approach"] = c.approach_weight * self._approach.progress(
+                    min(math.hypot(q[0] - p.x, q[1] - p.y) for q in spots))
+        if before == "search" or (before == "delay" and c.delay_mode == "free"):
+            p = world.body.pose
+            if self.line.crossed(self.display, p.x, p.y):
+                choice = self.line.choice(self.display, p.x, p.y, p.yaw) if before == "search" else None
+                events += ["choice" if choice is not None else "false_start", "phase:reveal"]
+                self._end_search(choice)
+                self.clock.end_search(now)
+                self._enter(world, "reveal")
+        for phase in self.clock.advance(now):
+            if phase == "reveal" and not self.record.searched:  # the search ran out
+                self._end_search(None)
+            if phase == "over":
+                if self.record.last:
+                    self._done = True
+                    world.frozen = True
+                    return [*events, "end"]
+                self.record.trial += 1
+                self._begin_trial(world)
+                return [*events, "phase:show"]
             events.append(f"phase:{phase}")
             self._enter(world, phase)
-            self._phase = phase
-        self.script(world, phase, t)
+        self.script(world, self.clock.phase, self.clock.elapsed(now))
+        world.frozen = not (self.clock.phase == "search" or (self.clock.phase == "delay" and c.delay_mode == "free"))
         return events
+
+    def _end_search(self, choice: int | None) -> None:
+        c = self.config
+        self.record.choices.append(choice)
+        if choice is not None or self.target is None:
+            self._terms["choice"] = c.success_reward if choice == self.target else -c.wrong_penalty
 
     def _enter(self, world: World, phase: str) -> None:
         mode = self.config.delay_mode
         if phase == "delay" and mode == "lights_out":
             world.backend.set_lights(False)
         elif phase == "delay" and mode == "turn_away":
-            world.body.pose.yaw = (self.stage.yaw + 2 * math.pi) % (2 * math.pi) - math.pi
-        elif phase == "search":
+            world.body.pose.yaw = (self.display.yaw + 2 * math.pi) % (2 * math.pi) - math.pi
+        elif phase in ("search", "reveal"):
             world.backend.set_lights(True)
-            if mode == "turn_away":
-                world.body.pose.yaw = self.stage.yaw
+            world.body.pose.yaw = self.display.yaw if mode == "turn_away" else world.body.pose.yaw
 
     def reward(self, world: World) -> dict[str, float]:
-        """Advance the trial after physics (choice, end of search, next trial) and return the reward terms."""
-        c = self.config
-        phase, t = self.phase_at(world.time - self._t0)
-        terms = {"choice": 0.0, "step": 0.0, "approach": 0.0}
-        if self._done:
-            return terms
-        if phase == "search":
-            terms["step"] = -c.step_cost
-            if c.approach_weight:
-                terms["approach"] = c.approach_weight * self._approach_progress(world)
-            self._chosen = self._detect_choice(world)
-            timed_out = t >= c.search_time - 1e-6
-            if self._chosen is not None or timed_out:
-                right = self._chosen == self.target
-                if self._chosen is not None or self.target is None:
-                    terms["choice"] = c.success_reward if right else -c.wrong_penalty
-                self._choices.append(self._chosen)
-                if self._trial + 1 < len(self._targets):
-                    self._trial += 1
-                    self._begin_trial(world)
-                    return terms
-                self._done = True
-        world.frozen = not (phase == "search" or (phase == "delay" and c.delay_mode == "free"))
-        return terms
-
-    def _approach_progress(self, world: World) -> float:
-        """Metres closed on the nearest choice location since the last search step (0 on the first)."""
-        p = world.body.pose
-        d = min(math.hypot(q[0] - p.x, q[1] - p.y) for q in (world.position(n) for n in self.location_names()))
-        progress = 0.0 if self._nearest is None else self._nearest - d
-        self._nearest = d
-        return progress
-
-    def _detect_choice(self, world: World) -> int | None:
-        p = world.body.pose
-        best, best_d = None, self.config.touch_distance
-        for i, name in enumerate(self.location_names()):
-            q = world.position(name)
-            d = math.hypot(q[0] - p.x, q[1] - p.y)
-            if d <= best_d:
-                best, best_d = i, d
-        return best
+        """The reward terms :meth:`after_physics` recorded for this step."""
+        return dict(self._terms)
 
     def success(self, world: World) -> bool:
-        return self._done and self._choices[-1] == self._targets[-1]
+        return self.record.success
 
     def terminated(self, world: World) -> bool:
         return self._done
 
     def info(self, world: World) -> dict[str, Any]:
-        phase, _ = self.phase_at(world.time - self._t0)
-        names = self.location_names()
-        target = self.target
-        chosen = self._choices[-1] if self._done else self._chosen
-        spots = [self.stage.xy(f, lat).tolist() for f, lat in self.location_offsets()]
+        """Public diagnostics, and under ``privileged`` where the toy is hidden (oracle and scoring only)."""
+        r = self.record
+        chosen = r.choices[-1] if self._done else r.chosen
+        spots = [self.display.xy(f, lat).tolist() for f, lat in self.location_offsets()]
+        target = r.target
         return {
-            "phase": "search" if self._done else phase,
+            "phase": self.phase,
             "condition": self.config.condition,
             "condition_kind": self.kind,
-            "trial": self._trial,
-            "n_trials": len(self._targets),
-            "locations": names,
-            "target_index": -1 if target is None else target,
-            "target_location": None if target is None else spots[target],
+            "trial": r.trial,
+            "n_trials": len(r.targets),
+            "locations": self.location_names(),
             "chosen_index": -1 if chosen is None else chosen,
             "chosen_location": None if chosen is None else spots[chosen],
-            "target_visible": bool(world.visible(TOY)) if world.position(TOY)[2] > -1.0 else False,
-            "choices": [-1 if ch is None else ch for ch in self._choices],
+            "target_visible": bool(world.visible(TOY)),
             "delay": self.config.delay,
+            PRIVILEGED: {
+                "target_index": -1 if target is None else target,
+                "target_location": None if target is None else spots[target],
+                "choices": [-1 if ch is None else ch for ch in r.choices],
+            },
         }
-
-    # --------------------------------------------------------------- placement
-    def _find_stage(self, world: World, tries: int = 100) -> Stage:
-        """A start pose with clear floor under the whole display, drawn from the env's generator.
-
-        Home toys standing in the display area are tidied away (parked under the floor) for the episode.
-        """
-        depth, half = self._extent()
-        grid = [(f, lat) for f in np.arange(0.0, depth + 1e-6, 0.2) for lat in np.linspace(-half, half, 7)]
-        rooms = world.scene.rooms
-        for _ in range(tries):
-            room = rooms[int(world.rng.integers(len(rooms)))]
-            (cx, cy), (hx, hy) = room.center, room.size
-            x = float(world.rng.uniform(cx - hx + 0.3, cx + hx - 0.3))
-            y = float(world.rng.uniform(cy - hy + 0.3, cy + hy - 0.3))
-            yaw0 = float(world.rng.uniform(-math.pi, math.pi))
-            if not world.body.free(x, y, BODY_RADIUS + 0.05):
-                continue
-            for k in range(8):
-                stage = Stage(x, y, (yaw0 + k * math.pi / 4 + math.pi) % (2 * math.pi) - math.pi)
-                if all(world.body.free(*(float(v) for v in stage.xy(f, lat)), 0.1) for f, lat in grid):
-                    self._tidy(world, stage, depth, half)
-                    return stage
-        self._tidy(world, self._fallback, depth, half)  # reserved in build(): always clear
-        return self._fallback
-
-    def _tidy(self, world: World, stage: Stage, depth: float, half: float) -> None:
-        c, s = math.cos(stage.yaw), math.sin(stage.yaw)
-        for i, o in enumerate(world.scene.by_category("toy")):
-            if o.name == TOY:
-                continue
-            q = world.position(o.name)
-            dx, dy = q[0] - stage.x, q[1] - stage.y
-            f, lat = c * dx + s * dy, -s * dx + c * dy
-            if -0.5 <= f <= depth + 0.3 and abs(lat) <= half + 0.3:
-                world.backend.set_pose(o.name, PARK + [2.0 * i, 0.0, 0.0])

@@ -1,0 +1,221 @@
+"""RecurrentPPO whose gradient covers whole episodes (``agent.sequences: episode``).
+
+sb3-contrib's ``RecurrentRolloutBuffer`` cuts each minibatch (a slice of the flattened rollout) into sequences
+that start from LSTM states stored during the rollout, without gradient: a trial whose hiding and choice fall in
+different minibatches or rollouts gets no gradient from the choice back to the hiding (measured in
+docs/permanence.md). :class:`EpisodeSequenceBuffer` instead
+
+- cuts each env's rollout only at episode starts and never splits a segment across minibatches (minibatches are
+  whole segments, shuffled, about ``batch_size`` loss steps each), and
+- puts in front of a rollout's first segment the part of the same episode seen in earlier rollouts (its
+  observations are kept across ``reset``), run by the LSTM from the episode's start *with* gradient and masked
+  out of the loss (its actions and advantages were trained on with the rollout they came from),
+
+so every loss term's sequence starts at its episode's first step: a loss at the choice reaches the hiding.
+Episodes longer than ``max_prefix`` steps before the rollout fall back to the stored state.
+
+With ``mask_frozen`` the steps where the infant is held still (a battery trial's show, hide and delay phases:
+its actions there change nothing) stay in the LSTM's sequences but leave the losses, so their noise and
+entropy bonus do not act on the policy (docs/permanence.md: 34–46% of the loss terms otherwise).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from typing import Any
+
+import numpy as np
+import torch as th
+from sb3_contrib.common.recurrent.buffers import RecurrentRolloutBuffer
+from sb3_contrib.common.recurrent.type_aliases import RecurrentRolloutBufferSamples, RNNStates
+
+from agent.rollout import WorkerRolloutRecurrentPPO
+
+_FLAT = ("observations", "actions", "values", "log_probs", "advantages", "returns", "hidden_states_pi",
+         "cell_states_pi", "hidden_states_vf", "cell_states_vf", "episode_starts")
+
+
+class EpisodeSequenceBuffer(RecurrentRolloutBuffer):
+    """A ``RecurrentRolloutBuffer`` whose gradient sequences begin at episode starts (see the module docstring).
+
+    :param max_prefix: most earlier-rollout steps kept per env (their observations are held in memory).
+    Other parameters as sb3-contrib's buffer.
+    """
+
+    def __init__(self, *args: Any, max_prefix: int = 512, **kwargs: Any) -> None:
+        self.max_prefix = max_prefix
+        self.pending_frozen: np.ndarray | None = None
+        """Per env: the observation being added was taken while the infant is held still (set by the learner)."""
+        self._prefix: list[np.ndarray] = []
+        self._prefix_open = np.zeros(0, bool)
+        self.stats: dict[str, float] = {}
+        super().__init__(*args, **kwargs)
+
+    def reset(self) -> None:
+        if getattr(self, "full", False):
+            self._keep_prefixes()
+        elif not self._prefix:
+            self._prefix = [np.zeros((0, *self.obs_shape), np.uint8) for _ in range(self.n_envs)]
+            self._prefix_open = np.zeros(self.n_envs, bool)
+        super().reset()
+        self.frozen = np.zeros((self.buffer_size, self.n_envs), np.float32)
+
+    def add(self, *args: Any, **kwargs: Any) -> None:
+        if self.pending_frozen is not None:
+            self.frozen[self.pos] = self.pending_frozen
+        super().add(*args, **kwargs)
+
+    def _empty(self) -> np.ndarray:
+        return np.zeros((0, *self.obs_shape), self.observations.dtype)
+
+    def _per_env(self, name: str) -> np.ndarray:
+        """``(n_envs, n_steps, ...)`` view of a buffer array, flattened by ``get`` or not."""
+        a = self.__dict__[name]
+        if self.generator_ready:
+            return a.reshape(self.n_envs, self.buffer_size, *a.shape[1:])
+        return a.swapaxes(0, 1)
+
+    def _keep_prefixes(self) -> None:
+        """Keep, per env, the observations of the episode still running at the rollout's end, from its start."""
+        obs, starts = self._per_env("observations"), self._per_env("episode_starts")
+        for e in range(self.n_envs):
+            s = np.flatnonzero(starts[e] > 0.5)
+            if len(s):
+                kept = obs[e, s[-1]:].copy()
+            elif self._prefix_open[e]:  # the episode began in an earlier rollout, whose part is kept
+                kept = np.concatenate([self._prefix[e], obs[e]])
+            else:
+                kept = None
+            # not kept, or too long: that episode's next segment starts from the stored state, as in sb3-contrib
+            self._prefix_open[e] = kept is not None and len(kept) <= self.max_prefix
+            self._prefix[e] = kept if self._prefix_open[e] else self._empty()
+
+    def _flatten(self) -> None:
+        for name in ("hidden_states_pi", "cell_states_pi", "hidden_states_vf", "cell_states_vf"):
+            self.__dict__[name] = self.__dict__[name].swapaxes(1, 2)
+        for name in _FLAT:
+            self.__dict__[name] = self.swap_and_flatten(self.__dict__[name])
+        self.frozen = self.swap_and_flatten(self.frozen)
+        self.generator_ready = True
+
+    def _segments(self) -> list[tuple[int, int, np.ndarray, bool]]:
+        """``(flat_start, length, prefix_obs, from_episode_start)`` per segment (env-major flat indices)."""
+        starts = self.episode_starts.reshape(self.n_envs, self.buffer_size)
+        segs = []
+        for e in range(self.n_envs):
+            cut = sorted({0, *np.flatnonzero(starts[e] > 0.5).tolist()})
+            for a, b in zip(cut, [*cut[1:], self.buffer_size]):
+                if a == 0 and starts[e, 0] < 0.5:
+                    prefix = self._prefix[e] if self._prefix_open[e] else None
+                    segs.append((e * self.buffer_size, b, prefix if prefix is not None else
+                                 self._empty(), prefix is not None))
+                else:
+                    segs.append((e * self.buffer_size + a, b - a, self._empty(), True))
+        return segs
+
+    def get(self, batch_size: int | None = None) -> Generator[RecurrentRolloutBufferSamples, None, None]:
+        assert self.full, "Rollout buffer must be full before sampling from it"
+        if not self.generator_ready:
+            self._flatten()
+        total = self.buffer_size * self.n_envs
+        batch_size = total if batch_size is None else batch_size
+        segs = self._segments()
+        self.stats = {"sequences": len(segs), "from_episode_start": float(np.mean([s[3] for s in segs])),
+                      "prefix_steps": float(sum(len(s[2]) for s in segs))}
+        order = np.random.permutation(len(segs))
+        group: list[tuple[int, int, np.ndarray, bool]] = []
+        steps = 0
+        for i in order:
+            group.append(segs[i])
+            steps += segs[i][1]
+            if steps >= batch_size:
+                yield from self._nonempty(group)
+                group, steps = [], 0
+        if group:
+            yield from self._nonempty(group)
+
+    def _nonempty(self, group: list[tuple[int, int, np.ndarray, bool]]) -> Generator[RecurrentRolloutBufferSamples]:
+        """The group's samples, unless every step is masked (no loss term: its means would be NaN)."""
+        if any(self.frozen[a:a + n].min() < 0.5 for a, n, _, _ in group):
+            yield self._samples(group)
+
+    def _samples(self, group: list[tuple[int, int, np.ndarray, bool]]) -> RecurrentRolloutBufferSamples:
+        n_seq = len(group)
+        max_len = max(len(p) + n for _, n, p, _ in group)
+        obs = np.zeros((n_seq, max_len, *self.obs_shape), self.observations.dtype)
+        act = np.zeros((n_seq, max_len, *self.actions.shape[1:]), np.float32)
+        cols = {k: np.zeros((n_seq, max_len), np.float32) for k in ("values", "log_probs", "advantages", "returns",
+                                                                     "episode_starts", "mask")}
+        first = np.array([a for a, _, _, _ in group])
+        for j, (a, n, prefix, from_start) in enumerate(group):
+            k = len(prefix)
+            obs[j, :k], obs[j, k:k + n] = prefix, self.observations[a:a + n]
+            act[j, k:k + n] = self.actions[a:a + n]
+            for name in ("values", "log_probs", "advantages", "returns"):
+                cols[name][j, k:k + n] = self.__dict__[name][a:a + n].reshape(-1)
+            cols["episode_starts"][j, 0] = 1.0 if from_start else 0.0
+            cols["mask"][j, k:k + n] = 1.0 - self.frozen[a:a + n].reshape(-1)
+
+        def states(name: str) -> th.Tensor:  # (n_seq, layers, h) stored at each sequence's first step
+            return self.to_torch(self.__dict__[name][first].swapaxes(0, 1)).contiguous()
+
+        t = self.to_torch
+        return RecurrentRolloutBufferSamples(
+            observations=t(obs.reshape(n_seq * max_len, *self.obs_shape)),
+            actions=t(act.reshape(n_seq * max_len, *self.actions.shape[1:])),
+            old_values=t(cols["values"].reshape(-1)), old_log_prob=t(cols["log_probs"].reshape(-1)),
+            advantages=t(cols["advantages"].reshape(-1)), returns=t(cols["returns"].reshape(-1)),
+            lstm_states=RNNStates((states("hidden_states_pi"), states("cell_states_pi")),
+                                  (states("hidden_states_vf"), states("cell_states_vf"))),
+            episode_starts=t(cols["episode_starts"].reshape(-1)), mask=t(cols["mask"].reshape(-1)))
+
+
+HELD_PHASES = ("show", "hide", "delay")
+"""Battery phases in which the infant is held still (``delay`` unless its mode is ``free``, which the info does
+not say: a free delay counts as held here)."""
+
+
+class EpisodeRecurrentPPO(WorkerRolloutRecurrentPPO):
+    """:class:`~agent.rollout.WorkerRolloutRecurrentPPO` training on :class:`EpisodeSequenceBuffer` sequences.
+
+    ``mask_frozen`` (class attribute, set by :func:`agent.policy.build_model` from ``agent.mask_frozen``): leave
+    held-still steps out of the losses. Whether the *next* observation is held is read from the public
+    ``info["phase"]`` of each step (a new battery episode starts held)."""
+
+    mask_frozen: bool = False
+
+    def _setup_model(self) -> None:
+        super()._setup_model()
+        old = self.rollout_buffer
+        if not isinstance(old, RecurrentRolloutBuffer):
+            raise TypeError("agent.sequences='episode' needs image observations (not a dict observation)")
+        self.rollout_buffer = EpisodeSequenceBuffer(
+            self.n_steps, self.observation_space, self.action_space, old.hidden_state_shape, self.device,
+            gamma=self.gamma, gae_lambda=self.gae_lambda, n_envs=self.n_envs)
+
+    def _update_info_buffer(self, infos: list[dict[str, Any]], dones: np.ndarray | None = None) -> None:
+        # both rollout loops call this after each step and before filing it: file the current observation's
+        # flag, then work out the next observation's from this step's info
+        super()._update_info_buffer(infos, dones)
+        if not self.mask_frozen:
+            return
+        held = getattr(self, "_held", None)
+        buf = self.rollout_buffer
+        if isinstance(buf, EpisodeSequenceBuffer):
+            if held is None:  # the first step of training: a battery episode starts held
+                held = np.array(["phase" in info for info in infos])
+            buf.pending_frozen = held.astype(np.float32)
+        done = np.zeros(len(infos), bool) if dones is None else np.asarray(dones, bool)
+        self._held = np.array([("phase" in info) and (bool(d) or info["phase"] in HELD_PHASES)
+                               for info, d in zip(infos, done)])
+
+    def train(self) -> None:
+        super().train()
+        for k, v in self.rollout_buffer.stats.items():
+            self.logger.record(f"sequences/{k}", v)
+
+
+class MaskFrozenEpisodeRecurrentPPO(EpisodeRecurrentPPO):
+    """:class:`EpisodeRecurrentPPO` with ``mask_frozen`` (``agent.mask_frozen: true``)."""
+
+    mask_frozen = True

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import sys
 import zipfile
 from pathlib import Path
@@ -133,6 +134,12 @@ def _space(field: dict[str, Any], what: str, p: Path) -> Any:
             return spaces.Discrete(int(field["n"]), start=int(field.get("start", 0)))
         if kind.endswith("Box'>") and field.get("dtype") == "uint8":
             return spaces.Box(0, 255, _shape(field["_shape"]), np.uint8)
+        if kind.endswith("Dict'>") and isinstance(field.get("spaces"), str):  # e.g. image + privileged_target
+            parts = re.findall(r"'(\w+)': Box\(([-\w.]+), ([-\w.]+), \(([\d, ]*)\), (uint8|float32)\)",
+                               field["spaces"])
+            if parts:
+                return spaces.Dict({name: spaces.Box(float(lo), float(hi), tuple(int(n) for n in shape.split(",") if n.strip()),
+                                                     np.dtype(dtype)) for name, lo, hi, shape, dtype in parts})
     except (KeyError, ValueError, TypeError):
         pass
     raise CheckpointError(f"checkpoint {str(p)!r}: cannot rebuild its {what} ({kind or 'missing'}) without "

@@ -71,9 +71,9 @@ def test_syntax_errors_name_file_line_and_column(tmp_path, suffix, text, where):
 ])
 def test_env_option_gaps_are_errors_naming_the_option(options, match):
     with pytest.raises((ValueError, TypeError), match=match):
-        env.check_options("Peekaboo/Occluder-v1", **options)
+        env.check_options("Peekaboo/Occluder-v2", **options)
     with pytest.raises((ValueError, TypeError), match=match):
-        env.make("Peekaboo/Occluder-v1", width=32, height=32, **options)
+        env.make("Peekaboo/Occluder-v2", width=32, height=32, **options)
 
 
 def test_shipped_curricula_pass_the_load_time_check():

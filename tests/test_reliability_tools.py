@@ -57,8 +57,8 @@ def test_unwritable_out_is_an_error_before_any_work(tmp_path):
 
 
 def test_evaluate_says_which_options_it_used_and_can_take_the_checkpoints(tmp_path):
-    trained = {"n_screens": 2, "screen_distance": 0.9, "condition": "hidden", "max_steps": 60}
-    path, _ = genuine_checkpoint(tmp_path / "stage", env_id="Peekaboo/Occluder-v1", env_options=trained)
+    trained = {"n_screens": 2, "screen_distance": 0.9, "condition": "hidden"}
+    path, _ = genuine_checkpoint(tmp_path / "stage", env_id="Peekaboo/Occluder-v2", env_options=trained)
     base = ["--agent", str(path), "--tasks", "occluder", "--episodes", "1", "--width", "32", "--height", "32",
             "--no-plots"]
     r = cli("tools.evaluate", *base, "--out", str(tmp_path / "default"))

@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 
 from agent.evaluation import Evaluator
-from agent.policy import CheckpointError, load_model
+from agent.checkpoint import CheckpointError, load_checkpoint
 from curriculum.config import ConfigError, load_curriculum
 
 
@@ -34,7 +34,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         cfg = load_curriculum(a.curriculum)
         stage = cfg.stage(a.stage) if a.stage else cfg.stages[-1]
-        model = load_model(cfg.agent, a.agent, None)
+        model = load_checkpoint(a.agent, cfg.agent)
     except (ConfigError, CheckpointError, FileNotFoundError, KeyError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

@@ -22,7 +22,8 @@ from typing import Any
 
 import numpy as np
 
-from agent.policy import build_model, load_model, make_env_fn
+from agent.checkpoint import load_checkpoint
+from agent.policy import build_model, make_env_fn
 from agent.probe import first_search_rows, linear_probe, probe_venv, record
 from curriculum.config import ConfigError, load_curriculum
 from agent.stats import wilson_interval
@@ -40,7 +41,7 @@ def probe_agent(cfg: Any, stage_name: str | None, agent: str, steps: int, n_envs
         model = build_model(cfg.agent, v, cfg.seed, None)
         v.close()
     else:
-        model = load_model(cfg.agent, agent, None)
+        model = load_checkpoint(agent, cfg.agent)
     venv = probe_venv(stage.env_ids[0], kw, n_envs, cfg.agent.frame_stack, cfg.agent.privileged)
     rec = record(model, venv, steps, seed)
     n_loc = int(max(rec.target.max(), 0)) + 1

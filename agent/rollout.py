@@ -45,7 +45,7 @@ class PolicyActor:
 
     def __init__(self, policy: ActorCriticPolicy, seed: int, channels_first: bool, greedy: bool = False) -> None:
         self.state = {"cls": type(policy), "data": policy._get_constructor_parameters(),
-                      "weights": {k: v.detach().cpu().clone() for k, v in policy.state_dict().items()}}
+                      "weights": {k: v.detach().cpu().numpy().copy() for k, v in policy.state_dict().items()}}
         self.seed, self.channels_first, self.greedy = seed, channels_first, greedy
         self._stepper: PolicyStepper | None = None
 
@@ -58,7 +58,7 @@ class PolicyActor:
     def _build(self) -> PolicyStepper:
         th.set_num_threads(1)  # one process per core: the env and its copy of the policy share it
         policy = self.state["cls"](**self.state["data"])
-        policy.load_state_dict(self.state["weights"])
+        policy.load_state_dict({k: th.from_numpy(v) for k, v in self.state["weights"].items()})
         return PolicyStepper(policy, self.greedy, self.seed)
 
     def _step(self, obs: np.ndarray, episode_starts: np.ndarray) -> PolicyStep:
@@ -81,11 +81,11 @@ class RecurrentPolicyActor(PolicyActor):
     def __init__(self, policy: ActorCriticPolicy, seed: int, channels_first: bool, lstm_states: RNNStates,
                  greedy: bool = False) -> None:
         super().__init__(policy, seed, channels_first, greedy)
-        self.lstm_states = RNNStates(*(tuple(t.detach().cpu().clone() for t in pair) for pair in lstm_states))
+        self.lstm_states = tuple(tuple(t.detach().cpu().numpy().copy() for t in pair) for pair in lstm_states)
 
     def _build(self) -> PolicyStepper:
         stepper = super()._build()
-        stepper.lstm_states = self.lstm_states
+        stepper.lstm_states = RNNStates(*(tuple(th.from_numpy(a) for a in pair) for pair in self.lstm_states))
         return stepper
 
     def __call__(self, obs: np.ndarray, episode_starts: np.ndarray) -> tuple[np.ndarray, dict[str, np.ndarray]]:

@@ -45,6 +45,7 @@ from agent.checkpoint import (
 )
 from agent.encoder import save_encoder
 from agent.evaluation import Evaluator
+from agent.interrupt import StopOnInterrupt, deferred_interrupt
 from agent.policy import FreezeSchedule, TorchThreads, apply_transfer, build_model, encoder_of, make_vec_env
 from agent.resume import fresh_episodes, get_rng_state, set_rng_state
 from agent.seeds import train_seed
@@ -354,17 +355,22 @@ def _run_stage(cfg: CurriculumConfig, index: int, stage: StageConfig, sdir: Path
                 model.env.seed(segment_seed(cfg, index, model.num_timesteps, model.n_envs))
                 if state.get("rng"):
                     set_rng_state(state["rng"])
+            interrupted = False
             try:
-                model.learn(remaining, callback=CallbackList([freeze, TorchThreads(opts.torch_threads), cb]),
-                            reset_num_timesteps=not resumed,
-                            tb_log_name="ppo")
-            except KeyboardInterrupt:
+                with deferred_interrupt() as ctrl_c:
+                    callbacks = [StopOnInterrupt(ctrl_c), freeze, TorchThreads(opts.torch_threads), cb]
+                    model.learn(remaining, callback=CallbackList(callbacks), reset_num_timesteps=not resumed,
+                                tb_log_name="ppo")
+                interrupted = ctrl_c.requested
+            except KeyboardInterrupt:  # a second Ctrl-C, or one outside the main thread
+                interrupted = True
+            if interrupted:
                 if getattr(cb, "model", None) is None:  # before learning started: nothing to keep
-                    raise StageInterrupted(f"interrupted before stage {stage.name!r} took a step") from None
+                    raise StageInterrupted(f"interrupted before stage {stage.name!r} took a step")
                 cb.checkpoint()  # keep the steps since the last periodic checkpoint too
                 raise StageInterrupted(
                     f"interrupted: stage {stage.name!r} checkpointed at step {model.num_timesteps} in "
-                    f"{str(sdir)!r}; continue with the same command and --resume") from None
+                    f"{str(sdir)!r}; continue with the same command and --resume")
             if not state.get("graduated") and _last_eval_step(sdir) < model.num_timesteps:
                 cb.evaluate()
             state["finished"] = True

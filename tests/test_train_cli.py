@@ -108,7 +108,11 @@ def test_ctrl_c_checkpoints_where_it_stopped_then_resume(tmp_path, envs):
     assert proc.poll() is None, proc.stderr.read().decode()[-2000:]
     t = time.time()
     os.killpg(proc.pid, signal.SIGINT)  # as Ctrl-C in a terminal: the trainer and its env workers
-    err = proc.communicate(timeout=60)[1].decode()
+    try:
+        err = proc.communicate(timeout=60)[1].decode()
+    finally:  # a hung trainer must not outlive the test
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
     assert proc.returncode == 130, err[-2000:]
     assert time.time() - t < 20 and "--resume" in err and "Traceback" not in err
     stopped_at = json.loads((run / "stages/00_look/checkpoint.json").read_text())["num_timesteps"]

@@ -6,6 +6,8 @@ import base64
 import dataclasses
 import json
 import pickle
+import subprocess
+import sys
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -17,6 +19,23 @@ from agent.policy import build_model, make_vec_env
 from curriculum.config import AgentConfig, load_curriculum
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+def cli(module: str, *args: str, timeout: float = 300) -> subprocess.CompletedProcess:
+    """Run ``python -m module args`` from the repository root, as a user would."""
+    return subprocess.run([sys.executable, "-m", module, *args], check=False, cwd=ROOT, capture_output=True,
+                          text=True, timeout=timeout)
+
+
+def started_run(cur: Path, run: Path) -> Path:
+    """A run folder of curriculum ``cur`` whose first stage has started (its files are the test's to add);
+    returns that stage's folder."""
+    cfg = load_curriculum(cur)
+    sdir = run / "stages/00_look"
+    sdir.mkdir(parents=True)
+    write_json(run / "curriculum.json", cfg.to_dict())
+    write_json(run / "run.json", {"digest": cfg.digest()})
+    return sdir
 
 
 def tiny_curriculum(path: Path, **stage0: Any) -> Path:

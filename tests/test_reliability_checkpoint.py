@@ -14,12 +14,7 @@ import torch
 
 from agent.checkpoint import CheckpointError, checkpoint_steps, load_checkpoint, save_model
 from agent.policy import algo_class
-from tests.reliability_util import ROOT, genuine_checkpoint, tamper, tiny_curriculum
-
-
-def cli(module: str, *args: str, timeout: float = 300) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", module, *args], check=False, cwd=ROOT, capture_output=True, text=True,
-                          timeout=timeout)
+from tests.reliability_util import ROOT, cli, genuine_checkpoint, started_run, tamper, tiny_curriculum
 
 
 @pytest.mark.parametrize("agent", [{}, {"recurrent": True}, {"frame_stack": 2}], ids=["ppo", "recurrent", "stack2"])
@@ -67,13 +62,8 @@ def test_tampered_checkpoint_is_refused_by_every_entry_point_and_runs_nothing(tm
     # a run whose stage checkpoint was swapped for the tampered file: --resume refuses it
     cur = tiny_curriculum(tmp_path / "c.yaml")
     from agent.checkpoint import write_json
-    from curriculum.config import load_curriculum
-    c = load_curriculum(cur)
     run = tmp_path / "run"
-    sdir = run / "stages/00_look"
-    sdir.mkdir(parents=True)
-    write_json(run / "curriculum.json", c.to_dict())
-    write_json(run / "run.json", {"digest": c.digest()})
+    sdir = started_run(cur, run)
     shutil.copy(bad, sdir / "checkpoint.zip")
     write_json(sdir / "checkpoint.json", {"num_timesteps": 0, "elapsed_s": 0.0, "graduated": False,
                                           "finished": False, "transfer": {"transfer": "scratch"}})

@@ -4,20 +4,17 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 
 import pytest
 import yaml
 
 import env
 from curriculum import ConfigError, load_curriculum
-from tests.reliability_util import ROOT, tiny_curriculum
+from tests.reliability_util import ROOT, cli, started_run, tiny_curriculum
 
 
 def train(*args: str, timeout: float = 400) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "agent.train", "--no-progress", *args], check=False,
-                          cwd=ROOT,
-                          capture_output=True, text=True, timeout=timeout)
+    return cli("agent.train", "--no-progress", *args, timeout=timeout)
 
 
 def two_stages(path, second: dict) -> None:
@@ -126,14 +123,9 @@ def test_env_error_inside_a_worker_is_one_line():
 
 @pytest.mark.parametrize("name", ["summary.json", "checkpoint.json"])
 def test_corrupt_run_json_is_one_line_naming_the_file(tmp_path, name):
-    from agent.checkpoint import write_json
     cur = tiny_curriculum(tmp_path / "c.yaml")
-    cfg = load_curriculum(cur)
     run = tmp_path / "run"
-    sdir = run / "stages/00_look"
-    sdir.mkdir(parents=True)
-    write_json(run / "curriculum.json", cfg.to_dict())
-    write_json(run / "run.json", {"digest": cfg.digest()})
+    sdir = started_run(cur, run)
     if name == "checkpoint.json":
         (sdir / "checkpoint.zip").write_bytes(b"")
     (sdir / name).write_text('{"num_timesteps": 12,\n  oops')

@@ -5,14 +5,8 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 
-from tests.reliability_util import ROOT, genuine_checkpoint
-
-
-def cli(module: str, *args: str, timeout: float = 300) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", module, *args], check=False, cwd=ROOT, capture_output=True,
-                          text=True, timeout=timeout)
+from tests.reliability_util import cli, genuine_checkpoint
 
 
 def render(out, *args: str) -> subprocess.CompletedProcess:

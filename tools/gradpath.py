@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from agent.files import atomic_write
 from agent.seqpath import Recording, gradient_path
 
 
@@ -67,8 +68,7 @@ def main(argv: list[str] | None = None) -> int:
               f"{r['seq_len']['p10']:.0f}-{r['seq_len']['p90']:.0f}  from stored state "
               f"{r['seq_from_stored_state']:.3f}  episode len mean {r['episode_len']['mean']:.1f}")
     if a.out is not None:
-        a.out.parent.mkdir(parents=True, exist_ok=True)
-        a.out.write_text(json.dumps(results, indent=1))
+        atomic_write(a.out, json.dumps(results, indent=1))
     return 0
 
 

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from agent.evaluation import Evaluator
 from agent.checkpoint import CheckpointError, load_checkpoint
+from agent.files import atomic_write
 from curriculum.config import ConfigError, load_curriculum
 
 
@@ -52,8 +53,7 @@ def main(argv: list[str] | None = None) -> int:
           f"{res.episodes} held-out episodes ({'greedy' if a.greedy else 'sampled'}), mean length "
           f"{res.mean_length:.1f}")
     if a.out is not None:
-        a.out.parent.mkdir(parents=True, exist_ok=True)
-        a.out.write_text(json.dumps(row, indent=1))
+        atomic_write(a.out, json.dumps(row, indent=1))
     return 0
 
 

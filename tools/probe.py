@@ -26,6 +26,7 @@ from agent.checkpoint import load_checkpoint
 from agent.policy import build_model, make_env_fn
 from agent.probe import first_search_rows, linear_probe, probe_venv, record
 from curriculum.config import ConfigError, load_curriculum
+from agent.files import atomic_write
 from agent.stats import wilson_interval
 
 
@@ -115,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
             r = row[k]
             print(f"    {k}: {r['test_acc']:.2f} [{r['test_ci95'][0]:.2f}, {r['test_ci95'][1]:.2f}] n={r['n_test']}, "
                   f"chance {r['chance']:.2f}", flush=True)
-    (a.out / "probe.json").write_text(json.dumps(rows, indent=1))
+    atomic_write(a.out / "probe.json", json.dumps(rows, indent=1))
     (a.out / "probe.md").write_text(markdown(rows))
     return 0
 

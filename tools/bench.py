@@ -18,6 +18,9 @@ Every rate is measured in the same run as its reference, so the ratios are what 
   without CUDA it runs on the CPU), with its agreement with the EGL image (needs ``pip install -e '.[gpu]'``);
 - ``profile`` (``--profile-steps``): where a step's time goes, single env and batched (:mod:`tools.stepprofile`).
 
+``--only PART ...`` measures a subset (cheap: one figure and its reference), e.g. ``--only single miniworld``;
+``--quick`` is ``--only single batched procs miniworld ppo recurrent`` at 64 px: every ratio the speed goals name.
+
 ``machine.gl`` names the OpenGL renderer that drew (``llvmpipe`` = Mesa on the CPU; a GPU's name when EGL found
 its driver), so a figure is never read without knowing what rendered it.
 """
@@ -102,24 +105,45 @@ def machine() -> dict[str, Any]:
             "gl": gl_info()}
 
 
+PARTS: dict[str, str] = {
+    "single": "the single env's steps/s at each size",
+    "raw": "raw MuJoCo on the same compiled model (with single)",
+    "vec2": "2-process AsyncVectorEnv",
+    "memory": "single-env leak check",
+    "batched": "batched worlds in one process",
+    "procs": "batched worlds x --procs processes",
+    "miniworld": "MiniWorld OneRoom in this process (same llvmpipe settings)",
+    "miniworld_threaded": "MiniWorld in a fresh process at llvmpipe's default threads",
+    "ppo": "PPO end to end, agent default encoder, vs env-only",
+    "recurrent": "RecurrentPPO end to end vs env-only",
+    "nature": "PPO with SB3's NatureCNN trunk vs env-only",
+    "naive": "the naive PPO reference (SB3 CnnPolicy on SubprocVecEnv)",
+    "profile": "where a step's time goes (tools.stepprofile)",
+}
+"""What ``--only`` can select; by default everything runs."""
+QUICK = ("single", "batched", "procs", "miniworld", "ppo", "recurrent")
+"""``--quick``: the figures the speed goals are stated in (issue #18)."""
+
+
 def run_bench(sizes: tuple[int, ...] = (64, 128), seconds: float = 3.0, memory_steps: int = 10_000,
-              vec: bool = True) -> dict[str, Any]:
-    """All core measurements; see the module docstring."""
+              vec: bool = True, parts: frozenset[str] = frozenset(PARTS)) -> dict[str, Any]:
+    """All core measurements (those of ``parts``); see the module docstring."""
     result: dict[str, Any] = {"machine": machine(), "env_id": ENV_ID, "seconds_per_measurement": seconds,
                               "sizes": {}}
-    for size in sizes:
+    for size in sizes if parts & {"single", "raw", "vec2"} else ():
         rate, e = env_rate(size, seconds)
-        inner = e.unwrapped
-        substeps = max(1, round(inner.config.control_dt / inner.backend.model.opt.timestep))
-        raw = raw_mujoco_rate(inner.backend.model, size, substeps, seconds)
+        row = {"env_steps_per_s": round(rate, 1)}
+        if "raw" in parts:
+            inner = e.unwrapped
+            substeps = max(1, round(inner.config.control_dt / inner.backend.model.opt.timestep))
+            raw = raw_mujoco_rate(inner.backend.model, size, substeps, seconds)
+            row.update({"raw_mujoco_steps_per_s": round(raw, 1), "env_vs_raw": round(rate / raw, 3)})
         e.close()
-        row = {"env_steps_per_s": round(rate, 1), "raw_mujoco_steps_per_s": round(raw, 1),
-               "env_vs_raw": round(rate / raw, 3)}
-        if vec:
+        if vec and "vec2" in parts:
             v = vec_rate(size, 2, seconds)
             row.update({"vec2_steps_per_s": round(v, 1), "vec2_vs_single": round(v / rate, 3)})
         result["sizes"][str(size)] = row
-    if memory_steps:
+    if memory_steps and "memory" in parts:
         result["memory"] = memory_check(memory_steps)
     return result
 
@@ -128,8 +152,8 @@ def format_table(result: dict[str, Any]) -> str:
     """A readable table of :func:`run_bench`'s result."""
     lines = [f"{'size':>6} {'env/s':>9} {'raw/s':>9} {'env/raw':>8} {'vec2/s':>9} {'vec2/env':>9}"]
     for size, r in result["sizes"].items():
-        lines.append(f"{size:>6} {r['env_steps_per_s']:>9.0f} {r['raw_mujoco_steps_per_s']:>9.0f} "
-                     f"{r['env_vs_raw']:>8.2f} {r.get('vec2_steps_per_s', float('nan')):>9.0f} "
+        lines.append(f"{size:>6} {r['env_steps_per_s']:>9.0f} {r.get('raw_mujoco_steps_per_s', float('nan')):>9.0f} "
+                     f"{r.get('env_vs_raw', float('nan')):>8.2f} {r.get('vec2_steps_per_s', float('nan')):>9.0f} "
                      f"{r.get('vec2_vs_single', float('nan')):>9.2f}")
     if "memory" in result:
         m = result["memory"]
@@ -155,7 +179,9 @@ def plot_bench(result: dict[str, Any], path: Path) -> bool:
     bars: list[tuple[str, float, str]] = []
     if size is not None:
         r = result["sizes"][size]
-        bars += [("raw MuJoCo", r["raw_mujoco_steps_per_s"], "C7"), ("env", r["env_steps_per_s"], "C0")]
+        if "raw_mujoco_steps_per_s" in r:
+            bars.append(("raw MuJoCo", r["raw_mujoco_steps_per_s"], "C7"))
+        bars.append(("env", r["env_steps_per_s"], "C0"))
         if "vec2_steps_per_s" in r:
             bars.append(("env x2 procs", r["vec2_steps_per_s"], "C0"))
     b = result.get("batched", {})
@@ -214,20 +240,28 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--warp-device", default=None, help="Warp device, e.g. cuda:0 or cpu (default: Warp's own)")
     p.add_argument("--profile-steps", type=int, default=2000,
                    help="steps of the per-part step profile, single env and --batched (0 = skip)")
+    p.add_argument("--only", nargs="+", choices=sorted(PARTS), metavar="PART",
+                   help="measure only these parts: " + "; ".join(f"{k}: {v}" for k, v in PARTS.items()))
+    p.add_argument("--quick", action="store_true",
+                   help=f"only the figures of the speed goals ({' '.join(QUICK)}), at the first size")
     a = p.parse_args(argv)
+    parts = frozenset(a.only or (QUICK if a.quick else PARTS))
+    sizes = tuple(a.sizes[:1] if a.quick else a.sizes)
     if a.batched_only:
         result: dict[str, Any] = {"machine": machine(), "env_id": ENV_ID, "sizes": {}}
     else:
-        result = run_bench(tuple(a.sizes), a.seconds, a.memory_steps, not a.no_vec)
-    if a.batched:
+        result = run_bench(sizes, a.seconds, a.memory_steps, not a.no_vec, parts)
+    batched_parts = parts & {"batched", "procs", "miniworld", "miniworld_threaded", "ppo", "recurrent", "nature",
+                             "naive"}
+    if a.batched and batched_parts:
         size = a.sizes[0]
         single = result["sizes"].get(str(size), {}).get("env_steps_per_s")
         result["batched"] = run_batched_bench(size, a.seconds, a.batched, a.procs, a.ppo_steps, single,
-                                              a.batched_memory_steps)
+                                              a.batched_memory_steps, batched_parts)
     if a.warp:
         from tools.bench_warp import warp_rate
         result["warp"] = warp_rate(a.warp, a.sizes[0], a.seconds, a.warp_device)
-    if a.profile_steps:
+    if a.profile_steps and "profile" in parts:
         from tools.stepprofile import profile_steps
         size = a.sizes[0]
         result["profile"] = [profile_steps(a.profile_steps, size, 0)]

@@ -110,9 +110,13 @@ def ppo_naive_rate(size: int, steps: int, procs: int = 2, env_id: str = ENV_ID) 
         torch.set_num_threads(threads)
 
 
-def ppo_rates(size: int, n_envs: int, procs: int, steps: int) -> dict[str, Any]:
-    """PPO end to end on the batched env with the agent's default encoder and with SB3's NatureCNN trunk, and
-    the naive reference; each batched one with its env-only rate on the same envs (``ratio``)."""
+ALL_PPO = frozenset({"ppo", "nature", "recurrent", "naive"})
+
+
+def ppo_rates(size: int, n_envs: int, procs: int, steps: int, parts: frozenset[str] = ALL_PPO) -> dict[str, Any]:
+    """PPO end to end on the batched env with the agent's default encoder (``ppo``, reported as ``agent``), with
+    SB3's NatureCNN trunk and RecurrentPPO, and the naive reference, those of ``parts``; each batched one with
+    its env-only rate on the same envs (``ratio``)."""
     try:
         import stable_baselines3  # noqa: F401
     except ImportError as exc:
@@ -120,15 +124,19 @@ def ppo_rates(size: int, n_envs: int, procs: int, steps: int) -> dict[str, Any]:
     from agent.bench import ppo_throughput
 
     out: dict[str, Any] = {}
-    for name, encoder, dim, recurrent in (("agent", "fast", 256, False), ("nature", "nature", 512, False),
-                                          ("recurrent", "fast", 256, True)):
-        out[name] = ppo_throughput(ENV_ID, n_envs * procs, steps, size, size, encoder=encoder, features_dim=dim,
-                                   recurrent=recurrent)
-    out["naive"] = ppo_naive_rate(size, steps, procs)
-    naive = out["naive"].get("ppo_steps_per_s")
-    if naive:
-        for name in ("agent", "nature", "recurrent"):
-            out[name]["vs_naive"] = round(out[name]["ppo_steps_per_s"] / naive, 3)
+    for part, name, encoder, dim, recurrent in (("ppo", "agent", "fast", 256, False),
+                                                ("nature", "nature", "nature", 512, False),
+                                                ("recurrent", "recurrent", "fast", 256, True)):
+        if part in parts:
+            out[name] = ppo_throughput(ENV_ID, n_envs * procs, steps, size, size, encoder=encoder,
+                                       features_dim=dim, recurrent=recurrent)
+    if "naive" in parts:
+        out["naive"] = ppo_naive_rate(size, steps, procs)
+        naive = out["naive"].get("ppo_steps_per_s")
+        if naive:
+            for name in ("agent", "nature", "recurrent"):
+                if name in out:
+                    out[name]["vs_naive"] = round(out[name]["ppo_steps_per_s"] / naive, 3)
     return out
 
 
@@ -164,26 +172,35 @@ def _trimmed_rss_mb() -> float:
     return _rss_mb()
 
 
+BATCHED_PARTS = frozenset({"batched", "procs", "miniworld", "miniworld_threaded"}) | ALL_PPO
+
+
 def run_batched_bench(size: int, seconds: float, n_envs: int, procs: int, ppo_steps: int,
-                      single_rate: float | None, memory_steps: int) -> dict[str, Any]:
-    """The batched-env section: batched, procs × batched, MiniWorld and PPO, with ratios to each other."""
+                      single_rate: float | None, memory_steps: int,
+                      parts: frozenset[str] = BATCHED_PARTS) -> dict[str, Any]:
+    """The batched-env section: batched, procs × batched, MiniWorld and PPO (those of ``parts``), with ratios to
+    each other and to the single env (measured here when ``single_rate`` is None)."""
     single = single_rate if single_rate is not None else env_rate(size, seconds)[0]
     out: dict[str, Any] = {"size": size, "n_envs": n_envs, "single_env_steps_per_s": round(single, 1)}
-    b = batched_rate(size, n_envs, seconds)
-    out.update({"batched_steps_per_s": round(b, 1), "batched_vs_single": round(b / single, 3)})
-    if procs > 1:
+    if "batched" in parts:
+        b = batched_rate(size, n_envs, seconds)
+        out.update({"batched_steps_per_s": round(b, 1), "batched_vs_single": round(b / single, 3)})
+    if procs > 1 and "procs" in parts:
         bp = batched_procs_rate(size, n_envs, procs, seconds)
         out.update({"procs": procs, "batched_procs_steps_per_s": round(bp, 1),
                     "batched_procs_vs_single": round(bp / single, 3)})
-    mw = miniworld_rate(size, seconds)
-    out["miniworld"] = mw
-    if "steps_per_s" in mw:
-        out["miniworld_threaded"] = miniworld_rate_threaded(size, seconds)
-        out["batched_vs_miniworld"] = round(b / mw["steps_per_s"], 3)
-        if procs > 1:
-            out["batched_procs_vs_miniworld"] = round(out["batched_procs_steps_per_s"] / mw["steps_per_s"], 3)
-    if ppo_steps:
-        out["ppo"] = ppo_rates(size, n_envs, procs, ppo_steps)
+    if parts & {"miniworld", "miniworld_threaded"}:
+        mw = out["miniworld"] = miniworld_rate(size, seconds)
+        if "steps_per_s" in mw:
+            out["single_vs_miniworld"] = round(single / mw["steps_per_s"], 3)
+            if "miniworld_threaded" in parts:
+                out["miniworld_threaded"] = miniworld_rate_threaded(size, seconds)
+            if "batched_steps_per_s" in out:
+                out["batched_vs_miniworld"] = round(out["batched_steps_per_s"] / mw["steps_per_s"], 3)
+            if "batched_procs_steps_per_s" in out:
+                out["batched_procs_vs_miniworld"] = round(out["batched_procs_steps_per_s"] / mw["steps_per_s"], 3)
+    if ppo_steps and parts & ALL_PPO:
+        out["ppo"] = ppo_rates(size, n_envs, procs, ppo_steps, parts & ALL_PPO)
     if memory_steps:
         out["memory"] = batched_memory_check(memory_steps)
     return out
@@ -192,16 +209,20 @@ def run_batched_bench(size: int, seconds: float, n_envs: int, procs: int, ppo_st
 def format_batched(r: dict[str, Any]) -> str:
     """Lines for the batched section of :func:`format_table`."""
     lines = [f"batched ({r['size']}x{r['size']}, {r['n_envs']} worlds/process):",
-             f"  single env        {r['single_env_steps_per_s']:>9.0f} steps/s",
-             f"  batched           {r['batched_steps_per_s']:>9.0f} steps/s  ({r['batched_vs_single']:.2f}x single)"]
-    if "procs" in r:
+             f"  single env        {r['single_env_steps_per_s']:>9.0f} steps/s"
+             + (f"  ({r['single_vs_miniworld']:.2f}x MiniWorld)" if "single_vs_miniworld" in r else "")]
+    if "batched_steps_per_s" in r:
+        lines.append(f"  batched           {r['batched_steps_per_s']:>9.0f} steps/s  ({r['batched_vs_single']:.2f}x "
+                     "single)")
+    if "batched_procs_steps_per_s" in r:
         lines.append(f"  batched x{r['procs']} procs  {r['batched_procs_steps_per_s']:>9.0f} steps/s  "
                      f"({r['batched_procs_vs_single']:.2f}x single)")
-    mw = r["miniworld"]
+    mw = r.get("miniworld", {"skipped": "not measured (--only)"})
     if "steps_per_s" in mw:
-        lines.append(f"  MiniWorld OneRoom {mw['steps_per_s']:>9.0f} steps/s  (batched/MiniWorld "
-                     f"{r['batched_vs_miniworld']:.2f}x" + (f", procs/MiniWorld {r['batched_procs_vs_miniworld']:.2f}x"
-                                                             if "batched_procs_vs_miniworld" in r else "") + ")")
+        ratios = [f"{label}/MiniWorld {r[key]:.2f}x" for key, label in
+                  (("single_vs_miniworld", "single"), ("batched_vs_miniworld", "batched"),
+                   ("batched_procs_vs_miniworld", "procs")) if key in r]
+        lines.append(f"  MiniWorld OneRoom {mw['steps_per_s']:>9.0f} steps/s  ({', '.join(ratios)})")
         mt = r.get("miniworld_threaded", {})
         if "steps_per_s" in mt:
             lines.append(f"  MiniWorld, llvmpipe threads (its default) {mt['steps_per_s']:>6.0f} steps/s")
@@ -214,6 +235,8 @@ def format_batched(r: dict[str, Any]) -> str:
         else:
             for name, label in (("agent", "agent default (fast CNN)"), ("nature", "SB3 NatureCNN"),
                                 ("recurrent", "RecurrentPPO (fast+LSTM)")):
+                if name not in p:
+                    continue
                 q = p[name]
                 ph = q.get("phase_s", {})
                 split = (f"; rollouts {ph['rollout']:.1f} s, gradient epochs {ph['train']:.1f} s"
@@ -221,9 +244,10 @@ def format_batched(r: dict[str, Any]) -> str:
                 lines.append(f"  PPO {label:<25} {q['ppo_steps_per_s']:>6.0f} env-steps/s  ({q['n_envs']} batched "
                              f"worlds; {q['ratio']:.2f}x env-only {q['env_steps_per_s']:.0f}/s"
                              + (f"; {q['vs_naive']:.2f}x naive" if "vs_naive" in q else "") + split + ")")
-            nv = p["naive"]
-            lines.append(f"  PPO naive (SubprocVecEnv, NatureCNN) {nv.get('ppo_steps_per_s', float('nan')):>6.0f} "
-                         "env-steps/s")
+            nv = p.get("naive", {})
+            if nv:
+                lines.append(f"  PPO naive (SubprocVecEnv, NatureCNN) {nv.get('ppo_steps_per_s', float('nan')):>6.0f} "
+                             "env-steps/s")
     if "memory" in r:
         m = r["memory"]
         lines.append(f"  batched memory: {m['rss_before_mb']} MB -> {m['rss_after_mb']} MB over {m['steps']} steps "

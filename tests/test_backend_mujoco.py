@@ -9,7 +9,7 @@ import sys
 import numpy as np
 import pytest
 
-import env  # noqa: F401
+import env
 from env.backends.base import EyeSpec
 from env.backends.mujoco import MujocoBackend
 from scenes import generate_home
@@ -158,3 +158,54 @@ def test_frustum_culling_hides_geoms_out_of_view_and_keeps_frames_identical(back
     for turn, frame in zip(np.linspace(0, 2 * np.pi, 12, endpoint=False), frames):
         backend.set_eye(np.array([sx, sy, 0.28]), yaw + turn, 0.1 * np.sin(3 * turn))
         np.testing.assert_array_equal(backend.render().rgb, frame)
+
+
+def _asleep(backend, name: str) -> bool:
+    """Whether the tree of object ``name`` sleeps (MuJoCo island sleeping)."""
+    m = backend.model
+    return bool(backend.data.tree_asleep[m.body_treeid[m.body(name).id]] >= 0)
+
+
+def test_resting_toys_sleep_and_wake_when_moved(backend):
+    toy = "block_3"
+    backend.set_pose(toy, np.array([1.0, 0.5, 0.3]))
+    backend.step(2.0)  # falls, settles, sleeps
+    assert _asleep(backend, toy)
+    rest = backend.get_position(toy)
+    backend.set_pose(toy, rest + [0.0, 0.0, 0.3])  # a task lifts it: it wakes and falls back
+    backend.step(0.1)
+    assert not _asleep(backend, toy)
+    assert backend.get_position(toy)[2] < rest[2] + 0.3 - 0.02
+    backend.step(2.0)
+    assert _asleep(backend, toy) and backend.get_position(toy)[2] == pytest.approx(rest[2], abs=0.01)
+    backend.set_velocity(toy, np.array([0.5, 0.0, 0.0]))  # a push wakes it too
+    backend.step(0.2)
+    assert backend.get_position(toy)[0] > rest[0] + 0.005  # slid (a block stops within ~1 cm)
+
+
+@pytest.mark.parametrize("env_id", ["Peekaboo/FindToy-v1", "Peekaboo/Cups-v2", "Peekaboo/OccludedTrajectory-v2"])
+def test_sleeping_changes_no_frame_or_reward(env_id):
+    """Island sleeping is a speed lever only: the same seed and actions give byte-identical frames and rewards
+    with and without it (issue #18), while toys do sleep."""
+
+    def run(sleep: bool):
+        e = env.make(env_id, width=64, height=64)
+        e.unwrapped.backend.sleep = sleep
+        rng = np.random.default_rng(0)
+        obs, _ = e.reset(seed=3)
+        frames, rewards, slept = [obs], [], 0
+        for _ in range(400):
+            obs, r, term, trunc, _ = e.step(int(rng.integers(6)))
+            frames.append(obs)
+            rewards.append(r)
+            slept += int((e.unwrapped.backend.data.tree_asleep >= 0).sum())
+            if term or trunc:
+                frames.append(e.reset()[0])
+        e.close()
+        return np.stack(frames), rewards, slept
+
+    f0, r0, slept0 = run(False)
+    f1, r1, slept1 = run(True)
+    assert slept0 == 0 and slept1 > 100
+    assert r0 == r1
+    np.testing.assert_array_equal(f0, f1)

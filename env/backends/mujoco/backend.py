@@ -20,6 +20,8 @@ class MujocoBackend(Backend):
     """One MuJoCo model + data + offscreen renderer. Reloading a scene keeps the GL context."""
 
     name = "mujoco"
+    sleep = True
+    """Let resting toys sleep (MuJoCo island sleeping, ``compiler.SLEEP_TOLERANCE``); read when a scene loads."""
 
     def __init__(self, quality: RenderQuality | None = None) -> None:
         self.quality = quality or RenderQuality()
@@ -32,7 +34,7 @@ class MujocoBackend(Backend):
     def load(self, scene: SceneSpec, eye: EyeSpec) -> None:
         self.scene = scene
         self.eye = eye
-        self.model = compile_scene(scene, eye, self.quality, _MAX_VIEW)
+        self.model = compile_scene(scene, eye, self.quality, _MAX_VIEW, self.sleep)
         self.data = mujoco.MjData(self.model)
         if self._renderer is None:
             self._renderer = GLRenderer(self.quality, max(eye.width, _MAX_VIEW), max(eye.height, _MAX_VIEW))

@@ -25,6 +25,12 @@ SEETHROUGH_GROUP = 1
 """Geom group of transparent shapes: rendered, but they do not block line of sight."""
 CEILING_GROUP = 2
 """Geom group of ceilings: hidden in the overhead view."""
+SLEEP_TOLERANCE = 1e-5
+"""Velocity (m/s) under which a toy at rest is put to sleep (MuJoCo's island sleeping: a resting toy costs no
+contacts or dynamics until the caregiver or a task moves it: writing its qpos/qvel, or a contact with an awake or
+mocap body, wakes it). MuJoCo's default 1e-3 stops a slowly rolling toy ~1 mm short and changed pixels; at 1e-5
+frames and rewards stayed byte-identical to stepping without sleep (``tests/test_backend_mujoco.py``) while
+resting toys still sleep within a step or two."""
 
 _GEOM = {
     "box": mujoco.mjtGeom.mjGEOM_BOX,
@@ -82,11 +88,15 @@ def _padded(sh: Shape) -> list[float]:
 
 
 def compile_scene(scene: SceneSpec, eye: EyeSpec, quality: RenderQuality = RenderQuality(),
-                  max_view: int = 512) -> mujoco.MjModel:
-    """Build and compile the MuJoCo model of ``scene`` with the infant's eye camera."""
+                  max_view: int = 512, sleep: bool = True) -> mujoco.MjModel:
+    """Build and compile the MuJoCo model of ``scene`` with the infant's eye camera; ``sleep``: resting toys
+    sleep (see :data:`SLEEP_TOLERANCE`)."""
     spec = mujoco.MjSpec()
     spec.modelname = f"peekaboo_home_{scene.seed}"
     spec.option.timestep = PHYSICS_TIMESTEP
+    if sleep:
+        spec.option.enableflags |= mujoco.mjtEnableBit.mjENBL_SLEEP
+        spec.option.sleep_tolerance = SLEEP_TOLERANCE
     vis = spec.visual
     vis.global_.offwidth = max(eye.width, max_view)
     vis.global_.offheight = max(eye.height, max_view)

@@ -19,7 +19,8 @@ Every rate is measured in the same run as its reference, so the ratios are what 
 - ``profile`` (``--profile-steps``): where a step's time goes, single env and batched (:mod:`tools.stepprofile`).
 
 ``--only PART ...`` measures a subset (cheap: one figure and its reference), e.g. ``--only single miniworld``;
-``--quick`` is ``--only single batched procs miniworld ppo recurrent`` at 64 px: every ratio the speed goals name.
+``--cpu-clock`` counts the in-process figures (single, raw, batched, MiniWorld) per CPU-second of the bench
+process, for a machine shared with other jobs. ``--quick`` is ``--only single batched procs miniworld ppo recurrent`` at 64 px: every ratio the speed goals name.
 
 ``machine.gl`` names the OpenGL renderer that drew (``llvmpipe`` = Mesa on the CPU; a GPU's name when EGL found
 its driver), so a figure is never read without knowing what rendered it.
@@ -42,7 +43,7 @@ import mujoco
 import numpy as np
 
 from tools.bench_batched import format_batched, run_batched_bench
-from tools.benchutil import ENV_ID, env_rate, rate as _rate, rss_mb as _rss_mb
+from tools.benchutil import ENV_ID, env_rate, rate as _rate, clock_name, rss_mb as _rss_mb, use_cpu_clock
 
 
 def raw_mujoco_rate(model: mujoco.MjModel, size: int, substeps: int, seconds: float) -> float:
@@ -71,7 +72,7 @@ def vec_rate(size: int, n_envs: int, seconds: float, env_id: str = ENV_ID) -> fl
     try:
         v.reset(seed=0)
         rng = np.random.default_rng(0)
-        return n_envs * _rate(lambda _: v.step(rng.integers(6, size=n_envs)), seconds)
+        return n_envs * _rate(lambda _: v.step(rng.integers(6, size=n_envs)), seconds, in_process=False)
     finally:
         v.close()
 
@@ -129,7 +130,7 @@ def run_bench(sizes: tuple[int, ...] = (64, 128), seconds: float = 3.0, memory_s
               vec: bool = True, parts: frozenset[str] = frozenset(PARTS)) -> dict[str, Any]:
     """All core measurements (those of ``parts``); see the module docstring."""
     result: dict[str, Any] = {"machine": machine(), "env_id": ENV_ID, "seconds_per_measurement": seconds,
-                              "sizes": {}}
+                              "clock": clock_name(), "sizes": {}}
     for size in sizes if parts & {"single", "raw", "vec2"} else ():
         rate, e = env_rate(size, seconds)
         row = {"env_steps_per_s": round(rate, 1)}
@@ -167,6 +168,9 @@ def format_table(result: dict[str, Any]) -> str:
     if "profile" in result:
         from tools.stepprofile import format_profile
         lines += ["", "where a step's time goes:", *(format_profile(p) for p in result["profile"])]
+    if result.get("clock") == "cpu":
+        lines.append("in-process rates per CPU-second of the bench process (--cpu-clock); multi-process ones per "
+                     "wall second")
     gl = result.get("machine", {}).get("gl")
     if gl:
         lines.append(f"rendered by: {gl['renderer']} ({gl['vendor']}, MUJOCO_GL={gl['MUJOCO_GL']})")
@@ -242,13 +246,18 @@ def main(argv: list[str] | None = None) -> int:
                    help="steps of the per-part step profile, single env and --batched (0 = skip)")
     p.add_argument("--only", nargs="+", choices=sorted(PARTS), metavar="PART",
                    help="measure only these parts: " + "; ".join(f"{k}: {v}" for k, v in PARTS.items()))
+    p.add_argument("--cpu-clock", action="store_true",
+                   help="in-process figures (single, raw, batched, MiniWorld) per CPU-second of this process, not "
+                        "per wall second: fair on a shared machine; multi-process figures stay per wall second")
     p.add_argument("--quick", action="store_true",
                    help=f"only the figures of the speed goals ({' '.join(QUICK)}), at the first size")
     a = p.parse_args(argv)
+    if a.cpu_clock:
+        use_cpu_clock()
     parts = frozenset(a.only or (QUICK if a.quick else PARTS))
     sizes = tuple(a.sizes[:1] if a.quick else a.sizes)
     if a.batched_only:
-        result: dict[str, Any] = {"machine": machine(), "env_id": ENV_ID, "sizes": {}}
+        result: dict[str, Any] = {"machine": machine(), "env_id": ENV_ID, "clock": clock_name(), "sizes": {}}
     else:
         result = run_bench(sizes, a.seconds, a.memory_steps, not a.no_vec, parts)
     batched_parts = parts & {"batched", "procs", "miniworld", "miniworld_threaded", "ppo", "recurrent", "nature",

@@ -40,7 +40,8 @@ def batched_procs_rate(size: int, n_envs: int, procs: int, seconds: float, env_i
     try:
         v.reset()
         rng = np.random.default_rng(0)
-        return v.num_envs * _rate(lambda _: v.step(rng.integers(6, size=v.num_envs)), seconds, min_iters=10)
+        return v.num_envs * _rate(lambda _: v.step(rng.integers(6, size=v.num_envs)), seconds, min_iters=10,
+                                  in_process=False)
     finally:
         v.close()
 

@@ -14,14 +14,33 @@ import numpy as np
 ENV_ID = "Peekaboo/FindToy-v1"
 
 
-def rate(fn: Callable[[int], None], seconds: float, min_iters: int = 50) -> float:
-    """Calls per second of ``fn(i)`` over about ``seconds`` (after one warm-up call)."""
+_clock: Callable[[], float] = time.perf_counter
+
+
+def use_cpu_clock(on: bool = True) -> None:
+    """Rates of in-process work as calls per CPU-second of this process (``time.process_time``) instead of per
+    wall second: on a machine shared with other jobs a wall-clock rate measures the neighbours too, while
+    llvmpipe (rendering in the calling thread), MuJoCo and MiniWorld all spend this process's CPU time. Only
+    for work done in this process: a rate of other processes' work (a vector env) stays per wall second."""
+    global _clock
+    _clock = time.process_time if on else time.perf_counter
+
+
+def clock_name() -> str:
+    """``cpu`` after :func:`use_cpu_clock`, else ``wall``: what the in-process rates are per second of."""
+    return "cpu" if _clock is time.process_time else "wall"
+
+
+def rate(fn: Callable[[int], None], seconds: float, min_iters: int = 50, in_process: bool = True) -> float:
+    """Calls per second of ``fn(i)`` over about ``seconds`` of wall time (after one warm-up call); per CPU-second
+    of this process after :func:`use_cpu_clock` when ``in_process`` (the work is done in this process)."""
+    clock = _clock if in_process else time.perf_counter
     fn(0)
-    n, t0 = 0, time.perf_counter()
-    while n < min_iters or time.perf_counter() - t0 < seconds:
+    n, t0, wall0 = 0, clock(), time.perf_counter()
+    while n < min_iters or time.perf_counter() - wall0 < seconds:
         fn(n)
         n += 1
-    return n / (time.perf_counter() - t0)
+    return n / (clock() - t0)
 
 
 def random_steps_rate(e: gym.Env, seconds: float) -> float:

@@ -25,3 +25,21 @@ def test_ppo_throughput_measures_learner_and_env_on_the_same_envs():
     assert r["env_steps_per_s"] == pytest.approx(sum(r["env_steps_per_s_before_after"]) / 2, abs=0.1)
     # how much of the run the phases account for is a figure tools.bench reports, not a test (no timed asserts)
     assert r["phase_s"]["rollout"] > 0 and r["phase_s"]["train"] > 0 and r["phase_share"] > 0
+
+
+def test_only_measures_the_named_parts_and_cpu_clock_is_recorded(tmp_path):
+    import json
+
+    from tools import benchutil
+    from tools.bench import main
+
+    try:
+        assert main(["--out", str(tmp_path), "--only", "single", "--sizes", "32", "--seconds", "0.2",
+                     "--cpu-clock"]) == 0
+    finally:
+        benchutil.use_cpu_clock(False)
+    result = json.loads((tmp_path / "bench.json").read_text())
+    assert result["clock"] == "cpu" and benchutil.clock_name() == "wall"
+    row = result["sizes"]["32"]
+    assert row["env_steps_per_s"] > 0 and "raw_mujoco_steps_per_s" not in row and "vec2_steps_per_s" not in row
+    assert "batched" not in result and "profile" not in result and "memory" not in result

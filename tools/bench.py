@@ -20,7 +20,8 @@ Every rate is measured in the same run as its reference, so the ratios are what 
 
 ``--only PART ...`` measures a subset (cheap: one figure and its reference), e.g. ``--only single miniworld``;
 ``--cpu-clock`` counts the in-process figures (single, raw, batched, MiniWorld) per CPU-second of the bench
-process, for a machine shared with other jobs. ``--quick`` is ``--only single batched procs miniworld ppo recurrent`` at 64 px: every ratio the speed goals name.
+process, for a machine shared with other jobs. ``--quick`` is ``--only single vec2 batched procs miniworld ppo
+recurrent`` at 64 px: every ratio the speed goals name.
 
 ``machine.gl`` names the OpenGL renderer that drew (``llvmpipe`` = Mesa on the CPU; a GPU's name when EGL found
 its driver), so a figure is never read without knowing what rendered it.
@@ -122,7 +123,7 @@ PARTS: dict[str, str] = {
     "profile": "where a step's time goes (tools.stepprofile)",
 }
 """What ``--only`` can select; by default everything runs."""
-QUICK = ("single", "batched", "procs", "miniworld", "ppo", "recurrent")
+QUICK = ("single", "vec2", "batched", "procs", "miniworld", "ppo", "recurrent")
 """``--quick``: the figures the speed goals are stated in (issue #18)."""
 
 

@@ -209,3 +209,29 @@ def test_sleeping_changes_no_frame_or_reward(env_id):
     assert slept0 == 0 and slept1 > 100
     assert r0 == r1
     np.testing.assert_array_equal(f0, f1)
+
+
+@pytest.mark.parametrize("env_id", ["Peekaboo/FindToy-v1", "Peekaboo/Occluder-v2"])
+def test_eye_frames_do_not_depend_on_the_offscreen_buffer_size(env_id):
+    """The offscreen buffer fits the eye (a speed lever, issue #18); an env whose buffer is grown to 512x512 after
+    every reset (as every buffer was before) sees byte-identical frames for the same seed and actions."""
+    small, big = (env.make(env_id, width=64, height=64) for _ in range(2))
+    rng = np.random.default_rng(0)
+
+    def grow() -> None:
+        big.unwrapped.backend.render_view("overhead", 512, 512)
+
+    obs_small, obs_big = small.reset(seed=5)[0], (big.reset(seed=5)[0], grow())[0]
+    ctx = lambda e: e.unwrapped.backend._renderer._ctx
+    assert (ctx(small).offWidth, ctx(big).offWidth) == (64, 512)
+    for _ in range(300):
+        np.testing.assert_array_equal(obs_small, obs_big)
+        a = int(rng.integers(6))
+        obs_small, _, term, trunc, _ = small.step(a)
+        obs_big, _, term_big, trunc_big, _ = big.step(a)
+        assert (term, trunc) == (term_big, trunc_big)
+        if term or trunc:
+            obs_small, obs_big = small.reset()[0], (big.reset()[0], grow())[0]
+    np.testing.assert_array_equal(obs_small, obs_big)
+    small.close()
+    big.close()

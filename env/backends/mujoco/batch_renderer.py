@@ -49,13 +49,14 @@ class BatchRenderer:
         for start in range(0, len(backends), per_pass):
             chunk = backends[start:start + per_pass]
             target = chunk[0]._renderer  # any context of the batch: its framebuffer holds the tiles
+            used_rows = (len(chunk) + cols - 1) // cols
+            used_cols = min(len(chunk), cols)
+            target.fit_offscreen(used_cols * w, used_rows * h)  # buffers start at one eye's size
             for i, b in enumerate(chunk):
                 if (b.eye.width, b.eye.height) != (w, h):
                     raise ValueError("every world of a batch needs the same eye size; got "
                                      f"{b.eye.width}x{b.eye.height} and {w}x{h}")
                 b.draw_eye(target, (i % cols) * w, (i // cols) * h)
-            used_rows = (len(chunk) + cols - 1) // cols
-            used_cols = min(len(chunk), cols)
             rect = mujoco.MjrRect(0, 0, used_cols * w, used_rows * h)
             _make_current(self._gl)
             mujoco.mjr_setBuffer(mujoco.mjtFramebuffer.mjFB_OFFSCREEN, target._ctx)

@@ -54,6 +54,16 @@ class GLRenderer:
         mujoco.mjr_setBuffer(mujoco.mjtFramebuffer.mjFB_OFFSCREEN, self._ctx)
         self._ctx.readDepthMap = mujoco.mjtDepthMap.mjDEPTH_ZEROFAR
 
+    def fit_offscreen(self, width: int, height: int) -> None:
+        """Grow the offscreen buffer to hold ``width`` x ``height`` pixels (it never shrinks until the next
+        ``bind``, which sizes it by the model's ``offwidth``/``offheight``). The pixels of a view do not depend on
+        the buffer's size (tested), only the cost does."""
+        assert self._ctx is not None, "bind() a model first"
+        if width > self._ctx.offWidth or height > self._ctx.offHeight:
+            _make_current(self._gl)
+            mujoco.mjr_resizeOffscreen(max(width, self._ctx.offWidth), max(height, self._ctx.offHeight), self._ctx)
+            mujoco.mjr_setBuffer(mujoco.mjtFramebuffer.mjFB_OFFSCREEN, self._ctx)
+
     def update(self, data: mujoco.MjData, camera: mujoco.MjvCamera, option: mujoco.MjvOption | None = None) -> None:
         """Collect geometry seen by ``camera`` into the scene (mjv_updateScene) with the quality flags."""
         assert self.model is not None and self.scene is not None, "bind() a model first"

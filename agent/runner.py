@@ -338,9 +338,10 @@ def _run_stage(cfg: CurriculumConfig, index: int, stage: StageConfig, sdir: Path
             if (sdir / "tb").is_dir() and not (sdir / "tb").is_symlink():
                 shutil.rmtree(sdir / "tb")
             model = build_model(cfg.agent, venv, cfg.seed + index, str(sdir / "tb"))
-            mode = stage.transfer if (index > 0 or cfg.agent.init_encoder) else "scratch"
+            mode = stage.transfer if (index > 0 or cfg.agent.init_encoder or stage.encoder) else "scratch"
+            source = stage.encoder_file() or prev_encoder  # a stage's own encoder (e.g. pre-trained) comes first
             state = {"num_timesteps": 0, "elapsed_s": 0.0, "eval_s": 0.0, "graduated": False, "finished": False,
-                     "transfer": apply_transfer(model, mode, prev_encoder), "env_ids": env_ids}
+                     "transfer": apply_transfer(model, mode, source), "env_ids": env_ids}
             save_encoder(encoder_of(model), sdir / "encoder_start.pt", stage=stage.name, when="start")
             write_json(sdir / "stage.json", {"stage": cfg.to_dict()["stages"][index], "env_kwargs": env_kwargs,
                                              "env_ids": env_ids, "agent": cfg.to_dict()["agent"]})
@@ -399,7 +400,7 @@ def _resume_state(cfg: CurriculumConfig, index: int, stage: StageConfig, sdir: P
     steps = checkpoint_steps(sdir / "checkpoint.zip")
     print(f"resume: {str(sdir / 'checkpoint.json')!r} is missing; continuing stage {stage.name!r} from step "
           f"{steps} recorded in checkpoint.zip (wall-time counters restart)", file=sys.stderr)
-    mode = stage.transfer if (index > 0 or cfg.agent.init_encoder) else "scratch"
+    mode = stage.transfer if (index > 0 or cfg.agent.init_encoder or stage.encoder) else "scratch"
     return {"num_timesteps": steps, "elapsed_s": 0.0, "eval_s": 0.0, "graduated": False, "finished": False,
             "transfer": {"transfer": mode, "from": None, "recovered": True}, "env_ids": env_ids}
 

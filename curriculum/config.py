@@ -146,6 +146,10 @@ class StageConfig:
     ``agent.init_encoder`` is set)."""
     unfreeze_after: float = 0.5
     """For freeze-then-unfreeze: fraction of ``budget`` spent with the encoder frozen."""
+    encoder: str | None = None
+    """Start this stage's encoder from this file instead of the previous stage's: an ``encoder.pt``, or a folder
+    holding one (a ``python -m agent.pretrain`` run, ``models/world-model``); ``transfer`` still says whether it
+    is frozen or fine-tuned (``scratch`` ignores it)."""
 
     def __post_init__(self) -> None:
         if not self.name or "/" in self.name:
@@ -158,6 +162,8 @@ class StageConfig:
             raise ConfigError(f"stage {self.name!r}: budget must be >= 1 env step")
         if not 0.0 <= self.unfreeze_after <= 1.0:
             raise ConfigError(f"stage {self.name!r}: unfreeze_after must be within [0, 1]")
+        if self.encoder is not None and not self.encoder:
+            raise ConfigError(f"stage {self.name!r}: encoder must be a path to an encoder.pt or a folder holding one")
         for key in ("stage", "age_months", "randomization", "width", "height", "backend"):
             if key in self.env_kwargs:
                 raise ConfigError(f"stage {self.name!r}: env_kwargs.{key} is set elsewhere (stage field or "
@@ -170,6 +176,13 @@ class StageConfig:
         if self.age_months is not None:
             kw["age_months"] = self.age_months
         return kw
+
+    def encoder_file(self) -> str | None:
+        """The encoder file of :attr:`encoder` (``PATH/encoder.pt`` when it names a folder), or None."""
+        if self.encoder is None:
+            return None
+        p = Path(self.encoder)
+        return str(p / "encoder.pt") if p.is_dir() else str(p)
 
 
 @dataclass(frozen=True)
@@ -207,7 +220,11 @@ class CurriculumConfig:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain-data form (round-trips through :func:`from_dict`)."""
-        return json.loads(json.dumps(dataclasses.asdict(self)))
+        data = json.loads(json.dumps(dataclasses.asdict(self)))
+        for stage in data["stages"]:  # an unset stage encoder is left out: runs saved before it existed still
+            if stage.get("encoder") is None:  # have the same digest and stage definitions (--resume)
+                stage.pop("encoder", None)
+        return data
 
     def digest(self) -> str:
         """Hash of everything that shapes training (to refuse resuming a run with a different curriculum)."""
@@ -312,6 +329,11 @@ def load_curriculum(path: str | Path) -> CurriculumConfig:
     try:
         cfg = from_dict(CurriculumConfig, data)
         check_curriculum_envs(cfg)
+        for stage in cfg.stages:
+            path = stage.encoder_file()
+            if path is not None and not Path(path).is_file():
+                raise ConfigError(f"stage {stage.name!r}: encoder {stage.encoder!r} has no encoder file ({path} "
+                                  "does not exist); run python -m agent.pretrain first or fix the path")
     except ConfigError as e:
         raise ConfigError(f"{p}: {e}") from None
     return cfg
@@ -347,9 +369,10 @@ def _parse(p: Path) -> Any:
 
 
 def builtin_curricula() -> list[str]:
-    """Paths of the curricula shipped in this folder."""
+    """Paths of the curricula shipped in this folder (``pretrain*.yaml`` are pre-training configs of
+    ``agent.pretrain``, not curricula)."""
     here = Path(__file__).parent
-    return sorted(str(q) for q in here.glob("*.yaml"))
+    return sorted(str(q) for q in here.glob("*.yaml") if not q.name.startswith("pretrain"))
 
 
 def check_curriculum_envs(cfg: CurriculumConfig) -> None:

@@ -199,13 +199,15 @@ class ClipMaker:
 
 
 def clip_plan(cfg: VideoConfig, n_clips: int, seed: int, split: str) -> list[tuple[int, str]]:
-    """(env seed, source) of each clip of ``split`` (``train`` or ``val``); the same for the same arguments."""
+    """(env seed, source) of each clip of ``split`` (``train`` or ``val``); the same for the same arguments, and
+    the plan of ``n`` clips is the start of the plan of more."""
     lo, hi = TRAIN_SEEDS if split == "train" else VAL_SEEDS
-    rng = np.random.default_rng([seed, 0 if split == "train" else 1])
+    split_id = 0 if split == "train" else 1
     names = [s for s in SOURCES if cfg.mix.get(s, 0) > 0]
     p = np.array([cfg.mix[s] for s in names], float)
-    seeds = rng.integers(lo, hi, size=n_clips)
-    kinds = rng.choice(len(names), size=n_clips, p=p / p.sum())
+    # two generators: the plan of n clips is the start of the plan of more (nested data sizes, agent.scaling)
+    seeds = np.random.default_rng([seed, split_id]).integers(lo, hi, size=n_clips)
+    kinds = np.random.default_rng([seed, split_id, 1]).choice(len(names), size=n_clips, p=p / p.sum())
     return [(int(s), names[k]) for s, k in zip(seeds, kinds)]
 
 

@@ -81,3 +81,17 @@ def test_pretrain_config_errors_name_the_key(tmp_path, capsys):
     assert err.startswith("error: ") and "objectiv" in err and "Traceback" not in err
     with pytest.raises(ConfigError, match="mix"):
         config_from_dict({"data": {"mix": {"battery": 1, "tv": 1}}})
+
+
+@pytest.mark.slow
+def test_voe_report_of_the_pretrained_model(tiny_run, tmp_path):
+    from tools.voe import main as voe
+    out = tmp_path / "voe"
+    assert voe(["--model", str(tiny_run), "--out", str(out), "--episodes", "3", "--probes", "occluder_vanish"]) == 0
+    report = json.loads((out / "report.json").read_text())
+    probe = report["probes"]["occluder_vanish"]
+    assert set(probe["models"]) == {"trained", "untrained", "feedforward"}
+    assert probe["models"]["trained"]["surprise"]["n"] == 3 and len(probe["critical_frames"]) == 3
+    assert "| occluder_vanish | yes | trained |" in (out / "report.md").read_text()
+    assert all((out / f).stat().st_size > 1000 for f in ("differences.png", "curves.png", "pair.mp4"))
+    assert voe(["--model", str(tmp_path / "none"), "--out", str(out)]) == 2

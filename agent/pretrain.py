@@ -10,7 +10,7 @@ the model sees frames and actions only. Writes into ``OUT``::
     metrics.jsonl        train / validation losses by step; tb/ the same for TensorBoard
     encoder.pt           the encoder, in the format a curriculum loads (``encoder: OUT`` on a stage)
     world_model.pt       encoder, target encoder, recurrent predictor and its feed-forward twin
-    summary.json         final losses (the untrained model's validation loss too), frames, wall time
+    summary.json         final losses (the untrained model's validation loss too), latent spread, frames, wall time
 
 Ctrl-C checkpoints at the next step and exits 130 with the command to continue; ``--resume`` continues a stopped
 run to the same weights as an uninterrupted one (minibatches and augmentation are drawn from (seed, step)).
@@ -174,6 +174,19 @@ def validation_loss(model: WorldModel, clips: Clips, objective: str, batch_size:
     return {k: v / n for k, v in sums.items()}
 
 
+@torch.no_grad()
+def latent_spread(model: WorldModel, clips: Clips, batch_size: int = 16) -> float:
+    """Mean cosine between each real validation frame's target latent and their mean direction: near 1 means the
+    latents collapsed to one direction (a world model that predicts them then learns nothing about the frames)."""
+    zs = []
+    for i in range(0, len(clips), batch_size):
+        idx = np.arange(i, min(i + batch_size, len(clips)))
+        frames, _, mask = _batch(clips, idx)
+        zs.append(F.normalize(model.encode(frames, target=True)[mask], dim=-1))
+    z = torch.cat(zs)
+    return float((z @ F.normalize(z.mean(0), dim=0)).mean())
+
+
 class RunError(RuntimeError):
     """A run folder that cannot be used as asked (the message says what to do)."""
 
@@ -202,6 +215,7 @@ def pretrain(cfg: PretrainConfig, out: str | Path, resume: bool = False, progres
     val = build_video(cfg.data, cfg.width, cfg.height, cfg.seed, vdir, "val", progress)
     model = build_model(cfg)
     untrained = validation_loss(model, val, cfg.model.objective)
+    untrained["latent_cos_to_mean"] = latent_spread(model, val)
     params = [p for p in model.parameters() if p.requires_grad]
     opt = torch.optim.Adam(params, lr=cfg.train.learning_rate)
     step, elapsed = 0, 0.0
@@ -261,6 +275,7 @@ def pretrain(cfg: PretrainConfig, out: str | Path, resume: bool = False, progres
             bar.close()
     checkpoint()
     final = validation_loss(model, val, cfg.model.objective)
+    final["latent_cos_to_mean"] = latent_spread(model, val)
     meta = {"run": cfg.name, "steps": step, "objective": cfg.model.objective, "train_frames": int(train.lengths.sum()),
             "val_loss": final["loss"], "config": cfg.to_dict()}
     save_encoder(model.encoder, out / "encoder.pt", stage="pretrain", when="end", **meta)
@@ -284,6 +299,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--resume", action="store_true", help="continue a stopped run in --out")
     ap.add_argument("--steps", type=int, default=None, help="override train.steps")
     ap.add_argument("--frames", type=int, default=None, help="override data.frames")
+    ap.add_argument("--objective", choices=OBJECTIVES, default=None, help="override model.objective")
     ap.add_argument("--video-dir", default=None, help="where the video shards are cached (default: OUT/video)")
     ap.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
     args = ap.parse_args(argv)
@@ -292,6 +308,8 @@ def main(argv: list[str] | None = None) -> int:
         cfg = load_config(args.config)
         if args.steps is not None:
             cfg = dataclasses.replace(cfg, train=dataclasses.replace(cfg.train, steps=args.steps))
+        if args.objective is not None:
+            cfg = dataclasses.replace(cfg, model=dataclasses.replace(cfg.model, objective=args.objective))
         if args.frames is not None:
             cfg = dataclasses.replace(cfg, data=dataclasses.replace(cfg.data, frames=args.frames))
         summary = pretrain(cfg, args.out, args.resume, args.progress, args.video_dir)

@@ -95,3 +95,19 @@ def test_voe_report_of_the_pretrained_model(tiny_run, tmp_path):
     assert "| occluder_vanish | yes | trained |" in (out / "report.md").read_text()
     assert all((out / f).stat().st_size > 1000 for f in ("differences.png", "curves.png", "pair.mp4"))
     assert voe(["--model", str(tmp_path / "none"), "--out", str(out)]) == 2
+
+
+def test_shipped_world_model_loads_and_fits_the_default_curriculum():
+    import gymnasium as gym
+
+    from agent.encoder import InfantEncoder, load_encoder
+    folder = ROOT / "models/world-model"
+    assert sum(f.stat().st_size for f in folder.iterdir()) <= 10 * 2**20
+    model, meta = load_world_model(folder)
+    default = load_curriculum(ROOT / "curriculum/default.yaml")
+    assert (model.spec["width"], model.spec["height"], model.spec["features_dim"], model.spec["arch"]) == \
+        (default.width, default.height, default.agent.features_dim, default.agent.encoder)
+    enc = InfantEncoder(gym.spaces.Box(0, 255, (3, default.height, default.width), dtype="uint8"),
+                        default.agent.features_dim, default.agent.encoder, pixel_scale=1 / 255)
+    assert load_encoder(enc, folder / "encoder.pt")["stage"] == "pretrain"
+    assert meta["steps"] == json.loads((folder / "summary.json").read_text())["steps"]

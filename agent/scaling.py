@@ -190,8 +190,8 @@ def markdown(results: dict[str, Any]) -> str:
         lines.append(f"| {r['width']} | {r['params']:,} | {r['frames']:,} | {r['steps']} | {r['val_loss']:.4f} | "
                      f"{r['val_untrained']:.4f} | {r['train_s']:.0f} |")
     alloc = results["allocation"]
-    lines += ["", f"Grid: {g['size']}×{g['size']} px, clips of {g['clip_len']} frames, {g['epochs']:g} epochs, "
-              f"batch {g['batch_size']}, seed {g['seed']}.", "",
+    lines += ["", (f"Grid: {g['size']}×{g['size']} px, clips of {g['clip_len']} frames, {g['epochs']:g} epochs, "
+              f"batch {g['batch_size']}, seed {g['seed']}."), "",
               f"- L(N) exponent α = {_fmt(results['L_of_N'])} (shared slope over data sizes, 95% interval)",
               f"- L(D) exponent β = {_fmt(results['L_of_D'])} (shared slope over widths)",
               f"- frontier L_min(C) exponent = {_fmt(results['frontier']['fit'])}"]

@@ -114,5 +114,5 @@ def paired_summary(diffs: np.ndarray, seed: int = 0, n_boot: int = 2000) -> dict
     rng = np.random.default_rng(seed)
     boots = rng.choice(diffs, size=(n_boot, len(diffs))).mean(1)
     lo, hi = np.percentile(boots, [2.5, 97.5])
-    return {"mean": float(diffs.mean()), "ci95": [float(lo), float(hi)], "n": int(len(diffs)),
+    return {"mean": float(diffs.mean()), "ci95": [float(lo), float(hi)], "n": len(diffs),
             "positive": int((diffs > 0).sum()), "negative": int((diffs < 0).sum()), "sign_p": sign_test(diffs)}

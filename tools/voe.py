@@ -80,10 +80,10 @@ def _nanmean(rows: list[np.ndarray]) -> list[float | None]:
 def write_markdown(report: dict[str, Any], path: Path) -> None:
     """``report.md``: one table row per probe × model."""
     lines = [f"# Violation-of-expectation probes of `{report['model']}`", "",
-             f"{report['episodes']} paired episodes per probe (held-out seeds); surprise = mean world-model prediction "
+             (f"{report['episodes']} paired episodes per probe (held-out seeds); surprise = mean world-model prediction "
              f"error over {report['window']} frames from the first frame that differs; looking = frames of the 20 from "
              "it whose surprise is above the pre-critical baseline (mean + 2 sd). Differences are impossible − possible, 95% "
-             "bootstrap interval, two-sided sign test.", "",
+             "bootstrap interval, two-sided sign test."), "",
              "| probe | needs memory | model | surprise diff [95% CI] | + / − | sign p | looking diff (frames) [95% CI] |",
              "|---|---|---|---|---|---|---|"]
     for probe, r in report["probes"].items():

@@ -87,6 +87,9 @@ class Grid:
     """Clips per step."""
     seed: int = 0
     """Seed of the video and the weights."""
+    steps: int | None = None
+    """Train every run this many steps instead of ``epochs`` passes: the runs of one width are then
+    compute-matched, and L(D) measures more distinct video at the same compute."""
 
 
 QUICK = Grid(widths=(8, 16, 32), frames=(480, 960, 1920), size=24, clip_len=24, val_frames=240, epochs=2.0,
@@ -94,16 +97,16 @@ QUICK = Grid(widths=(8, 16, 32), frames=(480, 960, 1920), size=24, clip_len=24, 
 """A tiny grid for tests (about half a minute)."""
 
 
-def run_grid(grid: Grid, out: Path, progress: bool = True) -> dict[str, Any]:
+def run_grid(grid: Grid, out: Path, progress: bool = True, video_dir: Path | None = None) -> dict[str, Any]:
     """Train every (width, frames) run of ``grid`` and fit the scaling laws; returns ``results.json``'s content."""
     from agent.files import read_json, write_json
     from agent.pretrain import ModelConfig, PretrainConfig, TrainConfig, build_model, pretrain
     from agent.video import VideoConfig
     rows: list[dict[str, Any]] = []
-    video = out / "video"
+    video = video_dir or out / "video"
     for width in grid.widths:
         for frames in grid.frames:
-            steps = max(1, round(grid.epochs * frames / (grid.batch_size * grid.clip_len)))
+            steps = grid.steps or max(1, round(grid.epochs * frames / (grid.batch_size * grid.clip_len)))
             data = VideoConfig(frames=frames, val_frames=grid.val_frames, clip_len=grid.clip_len,
                                shard_clips=frames // grid.clip_len)  # one shard per size: nested by the clip plan
             cfg = PretrainConfig(name=f"w{width}_d{frames}", width=grid.size, height=grid.size, seed=grid.seed,
@@ -145,6 +148,7 @@ def plot(results: dict[str, Any], path: Path) -> None:
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    import matplotlib.ticker
     rows = results["runs"]
     fig, axes = plt.subplots(1, 3, figsize=(12, 3.6))
     for ax, key, by, label in ((axes[0], "params", "frames", "N (parameters)"),
@@ -154,6 +158,8 @@ def plot(results: dict[str, Any], path: Path) -> None:
             ax.plot(*zip(*pts), "o-", label=f"{by}={v}")
         ax.set_xscale("log")
         ax.set_yscale("log")
+        ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+        ax.yaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
         ax.set_xlabel(label)
         ax.legend(fontsize=7)
     axes[0].set_ylabel("held-out loss")
@@ -190,7 +196,8 @@ def markdown(results: dict[str, Any]) -> str:
         lines.append(f"| {r['width']} | {r['params']:,} | {r['frames']:,} | {r['steps']} | {r['val_loss']:.4f} | "
                      f"{r['val_untrained']:.4f} | {r['train_s']:.0f} |")
     alloc = results["allocation"]
-    lines += ["", (f"Grid: {g['size']}×{g['size']} px, clips of {g['clip_len']} frames, {g['epochs']:g} epochs, "
+    budget = f"{g['steps']} steps per run" if g.get("steps") else f"{g['epochs']:g} epochs"
+    lines += ["", (f"Grid: {g['size']}×{g['size']} px, clips of {g['clip_len']} frames, {budget}, "
               f"batch {g['batch_size']}, seed {g['seed']}."), "",
               f"- L(N) exponent α = {_fmt(results['L_of_N'])} (shared slope over data sizes, 95% interval)",
               f"- L(D) exponent β = {_fmt(results['L_of_D'])} (shared slope over widths)",
@@ -210,10 +217,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--widths", type=int, nargs="+", default=None, help="model widths (default 16 32 64 128)")
     ap.add_argument("--frames", type=int, nargs="+", default=None, help="data sizes in training frames")
     ap.add_argument("--epochs", type=float, default=None, help="passes over each run's data")
+    ap.add_argument("--steps", type=int, default=None, help="the same number of steps for every run (compute-matched "
+                    "within a width) instead of --epochs")
+    ap.add_argument("--video-dir", default=None, help="where the video shards are cached (default: OUT/video)")
     ap.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bars")
     a = ap.parse_args(argv)
     grid = QUICK if a.quick else Grid()
-    for name in ("widths", "frames", "epochs"):
+    for name in ("widths", "frames", "epochs", "steps"):
         v = getattr(a, name)
         if v is not None:
             grid = dataclasses.replace(grid, **{name: tuple(v) if isinstance(v, list) else v})
@@ -223,7 +233,7 @@ def main(argv: list[str] | None = None) -> int:
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
     try:
-        results = run_grid(grid, out, a.progress)
+        results = run_grid(grid, out, a.progress, Path(a.video_dir) if a.video_dir else None)
     except KeyboardInterrupt:
         print(f"interrupted: finished runs are kept; continue with the same command (--out {a.out})", file=sys.stderr)
         return 130

@@ -50,6 +50,8 @@ def make_vec_env(stage: StageConfig, env_ids: list[str], n_envs: int, width: int
     is not fork-safe), or all run in-process without ``subprocess``.
     """
     kw = stage.make_kwargs(width, height, backend)
+    if agent.aux_reveal > 0:  # the reveal-prediction loss's label (env.reveal)
+        kw["reveal_label"] = True
     # a privileged run needs its wrapper on every env: the per-env paths below
     if batched and subprocess and not agent.privileged and backend == "mujoco" and len(set(env_ids)) == 1 \
             and n_envs >= 2 and n_envs % 2 == 0:
@@ -95,8 +97,8 @@ def algo_class(agent: AgentConfig) -> type[BaseAlgorithm]:
     processes where the env can run them there (:mod:`agent.rollout`); ``agent.sequences: episode`` trains the
     recurrent one on whole-episode sequences (:mod:`agent.episodes`)."""
     if agent.recurrent and agent.sequences == "episode":
-        from agent.episodes import EpisodeRecurrentPPO, MaskFrozenEpisodeRecurrentPPO
-        return MaskFrozenEpisodeRecurrentPPO if agent.mask_frozen else EpisodeRecurrentPPO
+        from agent.episodes import learner_class
+        return learner_class(agent.mask_frozen, *agent.aux)
     return WorkerRolloutRecurrentPPO if agent.recurrent else WorkerRolloutPPO
 
 
@@ -113,6 +115,9 @@ def policy_spec(agent: AgentConfig) -> tuple[Any, dict[str, Any]]:
     }
     if agent.recurrent:
         policy_kwargs["lstm_hidden_size"] = agent.lstm_hidden_size
+        if agent.aux[0] > 0:
+            from agent.auxiliary import AUX_CLASSES
+            policy_kwargs["aux_classes"] = AUX_CLASSES
     policy = InfantLstmPolicy if agent.recurrent else ("MultiInputPolicy" if agent.privileged else "CnnPolicy")
     return policy, policy_kwargs
 

@@ -166,7 +166,7 @@ class StageCallback(BaseCallback):
         n = self.model.num_timesteps
         graduated = res.success_rate >= g.threshold and n >= g.min_steps
         row = {"step": n, "wall_s": self._elapsed(), **res.as_dict()}
-        if self.cfg.agent.privileged:  # an upper bound, never a memory result: said beside every number
+        if self.cfg.agent.uses_privileged:  # an upper bound, never a memory result: said beside every number
             row["privileged"] = True
         append_jsonl(self.sdir / "evals.jsonl", row)
         self.logger.record("eval/success_rate", res.success_rate)
@@ -436,7 +436,7 @@ def _finish_stage(cfg: CurriculumConfig, stage: StageConfig, sdir: Path, model: 
         "transfer": state.get("transfer"), "developmental_stage": stage.stage, "age_months": stage.age_months,
         "algorithm": "RecurrentPPO" if cfg.agent.recurrent else "PPO",
     }
-    if cfg.agent.privileged:
+    if cfg.agent.uses_privileged:
         summary["privileged"] = True
     write_json(sdir / "summary.json", summary)
     return summary

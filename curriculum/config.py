@@ -101,8 +101,26 @@ class AgentConfig:
     """Upper bound only: give the agent the hidden location (a one-hot beside the image, read from the
     simulator; :mod:`agent.privileged`). Every output of such a run says ``privileged``; never for a claim about
     memory or learning from experience."""
+    aux_reveal: float = 0.0
+    """Weight of the *reveal-prediction* loss (self-supervised; needs ``sequences: episode``): from the hiding on,
+    the actor's and critic's LSTM states predict where the infant will see the toy when the caregiver reveals
+    it (:mod:`agent.auxiliary`; the envs get ``reveal_label``). Set the battery stages' ``reveal_view: display``
+    so that every trial is labelled, not only those the infant chose right. 0 = off."""
+    aux_privileged: float = 0.0
+    """Upper bound only: weight of the same loss with the simulator's target index as the label. Every output
+    of such a run says ``privileged``. 0 = off."""
     ppo: PPOConfig = field(default_factory=PPOConfig)
     """PPO hyper-parameters."""
+
+    @property
+    def uses_privileged(self) -> bool:
+        """Whether any simulator-only state (the hidden location) reaches the learner: outputs must say so."""
+        return self.privileged or self.aux_privileged > 0
+
+    @property
+    def aux(self) -> tuple[float, str]:
+        """(weight, label source) of the auxiliary loss; weight 0 = off."""
+        return (self.aux_privileged, "privileged") if self.aux_privileged > 0 else (self.aux_reveal, "reveal")
 
     def __post_init__(self) -> None:
         if self.frame_stack < 1:
@@ -113,6 +131,14 @@ class AgentConfig:
             raise ConfigError(f"agent.sequences={self.sequences!r}: use 'sb3' or 'episode'")
         if self.sequences == "episode" and not self.recurrent:
             raise ConfigError("agent.sequences='episode' is for a recurrent learner; set agent.recurrent: true")
+        for name in ("aux_reveal", "aux_privileged"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"agent.{name}={getattr(self, name)}: a loss weight must be >= 0")
+            if getattr(self, name) > 0 and self.sequences != "episode":
+                raise ConfigError(f"agent.{name} needs agent.sequences: episode (a trial's label is known only "
+                                  "at its reveal, so its steps are trained from the episode's start)")
+        if self.aux_reveal > 0 and self.aux_privileged > 0:
+            raise ConfigError("agent.aux_reveal and agent.aux_privileged are alternatives; set one to 0")
         if self.mask_frozen and self.sequences != "episode":
             raise ConfigError("agent.mask_frozen needs agent.sequences: episode")
         if self.privileged and self.frame_stack > 1:

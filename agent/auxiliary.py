@@ -20,6 +20,7 @@ episode's prefix.
 
 from __future__ import annotations
 
+from itertools import pairwise
 from typing import Any
 
 import numpy as np
@@ -65,7 +66,7 @@ def trial_labels(phases: np.ndarray, seen: np.ndarray) -> np.ndarray:
     show = phases == PHASE_CODES["show"]
     starts = np.flatnonzero(show & ~np.concatenate([[False], show[:-1]]))
     bounds = sorted({0, *starts.tolist(), len(phases)})
-    for a, b in zip(bounds[:-1], bounds[1:]):
+    for a, b in pairwise(bounds):
         hits = seen[a:b][seen[a:b] >= 0]
         if len(hits):
             part = labels[a:b]

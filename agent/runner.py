@@ -320,7 +320,8 @@ def _run_stage(cfg: CurriculumConfig, index: int, stage: StageConfig, sdir: Path
     resumed = ckpt.exists()
     state = _resume_state(cfg, index, stage, sdir, env_ids) if resumed else None
     venv = make_vec_env(stage, env_ids, opts.n_envs, cfg.width, cfg.height, opts.backend, cfg.agent,
-                        subprocess=opts.subprocess, seed=train_seed(cfg.seed, 1000 * index), batched=opts.batched)
+                        subprocess=opts.subprocess, seed=train_seed(cfg.seed, 1000 * index), batched=opts.batched,
+                        earlier=cfg.stages[:index])
     evaluator = None
     try:
         if state is not None:
@@ -340,7 +341,7 @@ def _run_stage(cfg: CurriculumConfig, index: int, stage: StageConfig, sdir: Path
             model = build_model(cfg.agent, venv, cfg.seed + index, str(sdir / "tb"))
             mode = stage.transfer if (index > 0 or cfg.agent.init_encoder) else "scratch"
             state = {"num_timesteps": 0, "elapsed_s": 0.0, "eval_s": 0.0, "graduated": False, "finished": False,
-                     "transfer": apply_transfer(model, mode, prev_encoder), "env_ids": env_ids}
+                     "transfer": apply_transfer(model, mode, prev_encoder, cfg.agent), "env_ids": env_ids}
             save_encoder(encoder_of(model), sdir / "encoder_start.pt", stage=stage.name, when="start")
             write_json(sdir / "stage.json", {"stage": cfg.to_dict()["stages"][index], "env_kwargs": env_kwargs,
                                              "env_ids": env_ids, "agent": cfg.to_dict()["agent"]})

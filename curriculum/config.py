@@ -16,9 +16,10 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Literal
 
-TRANSFER_MODES = ("finetune", "freeze", "freeze-then-unfreeze", "scratch")
+TRANSFER_MODES = ("finetune", "freeze", "freeze-then-unfreeze", "scratch", "policy")
 """How a stage starts its encoder: finetune (load previous, train all), freeze (load, never update),
-freeze-then-unfreeze (load, frozen for the first ``unfreeze_after`` of the budget), scratch (fresh weights)."""
+freeze-then-unfreeze (load, frozen for the first ``unfreeze_after`` of the budget), scratch (fresh weights),
+policy (the previous stage's *whole* policy: encoder, LSTMs, heads; the action space is shared)."""
 
 
 class ConfigError(ValueError):
@@ -167,11 +168,14 @@ class StageConfig:
     """Most env steps spent in this stage."""
     graduation: GraduationConfig = field(default_factory=GraduationConfig)
     """When the stage is passed."""
-    transfer: Literal["finetune", "freeze", "freeze-then-unfreeze", "scratch"] = "finetune"
+    transfer: Literal["finetune", "freeze", "freeze-then-unfreeze", "scratch", "policy"] = "finetune"
     """How the stage's encoder starts from the previous stage's (ignored for the first stage unless
     ``agent.init_encoder`` is set)."""
     unfreeze_after: float = 0.5
     """For freeze-then-unfreeze: fraction of ``budget`` spent with the encoder frozen."""
+    rehearsal: float = 0.0
+    """Share of the training envs that replay the earlier stages (their env ids and options, round-robin), so
+    that earlier skills are kept; graduation is evaluated on this stage's envs only. 0 = off."""
 
     def __post_init__(self) -> None:
         if not self.name or "/" in self.name:
@@ -184,6 +188,8 @@ class StageConfig:
             raise ConfigError(f"stage {self.name!r}: budget must be >= 1 env step")
         if not 0.0 <= self.unfreeze_after <= 1.0:
             raise ConfigError(f"stage {self.name!r}: unfreeze_after must be within [0, 1]")
+        if not 0.0 <= self.rehearsal < 1.0:
+            raise ConfigError(f"stage {self.name!r}: rehearsal={self.rehearsal} must be within [0, 1)")
         for key in ("stage", "age_months", "randomization", "width", "height", "backend"):
             if key in self.env_kwargs:
                 raise ConfigError(f"stage {self.name!r}: env_kwargs.{key} is set elsewhere (stage field or "
@@ -221,6 +227,9 @@ class CurriculumConfig:
 
     def __post_init__(self) -> None:
         names = [s.name for s in self.stages]
+        if self.stages and self.stages[0].rehearsal > 0:
+            raise ConfigError(f"stage {names[0]!r}: rehearsal needs earlier stages to replay; the first stage has "
+                              "none (set rehearsal: 0)")
         dup = {n for n in names if names.count(n) > 1}
         if dup:
             raise ConfigError(f"stage names must be unique; repeated: {sorted(dup)}")

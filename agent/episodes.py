@@ -234,6 +234,9 @@ class EpisodeRecurrentPPO(WorkerRolloutRecurrentPPO):
             self.n_steps, self.observation_space, self.action_space, old.hidden_state_shape, self.device,
             gamma=self.gamma, gae_lambda=self.gae_lambda, n_envs=self.n_envs)
 
+    def _excluded_save_params(self) -> list[str]:
+        return [*super()._excluded_save_params(), "_phase", "_held"]  # per-env rollout state, rebuilt on the go
+
     def _update_info_buffer(self, infos: list[dict[str, Any]], dones: np.ndarray | None = None) -> None:
         # both rollout loops call this after each step and before filing it: file the current observation's
         # flags, then work out the next observation's from this step's info

@@ -89,8 +89,8 @@ def _occluder_curriculum(second: dict) -> CurriculumConfig:
            "graduation": {"threshold": 1.0, "episodes": 1, "eval_every": 100000}}
     return from_dict(CurriculumConfig, {
         "name": "tiny-policy", "width": 32, "height": 32, "checkpoint_every": 64,
-        "agent": {"features_dim": 16, "recurrent": True, "lstm_hidden_size": 8,
-                  "ppo": {"n_steps": 32, "batch_size": 64, "n_epochs": 1}},
+        "agent": {"features_dim": 16, "recurrent": True, "lstm_hidden_size": 8, "sequences": "episode",
+                  "aux_reveal": 1.0, "ppo": {"n_steps": 32, "batch_size": 64, "n_epochs": 1}},
         "stages": [{"name": "one", **occ}, {"name": "two", **occ, **second}]})
 
 

@@ -166,7 +166,7 @@ class StageCallback(BaseCallback):
         n = self.model.num_timesteps
         graduated = res.success_rate >= g.threshold and n >= g.min_steps
         row = {"step": n, "wall_s": self._elapsed(), **res.as_dict()}
-        if self.cfg.agent.privileged:  # an upper bound, never a memory result: said beside every number
+        if self.cfg.agent.uses_privileged:  # an upper bound, never a memory result: said beside every number
             row["privileged"] = True
         append_jsonl(self.sdir / "evals.jsonl", row)
         self.logger.record("eval/success_rate", res.success_rate)
@@ -320,7 +320,8 @@ def _run_stage(cfg: CurriculumConfig, index: int, stage: StageConfig, sdir: Path
     resumed = ckpt.exists()
     state = _resume_state(cfg, index, stage, sdir, env_ids) if resumed else None
     venv = make_vec_env(stage, env_ids, opts.n_envs, cfg.width, cfg.height, opts.backend, cfg.agent,
-                        subprocess=opts.subprocess, seed=train_seed(cfg.seed, 1000 * index), batched=opts.batched)
+                        subprocess=opts.subprocess, seed=train_seed(cfg.seed, 1000 * index), batched=opts.batched,
+                        earlier=cfg.stages[:index])
     evaluator = None
     try:
         if state is not None:
@@ -341,7 +342,7 @@ def _run_stage(cfg: CurriculumConfig, index: int, stage: StageConfig, sdir: Path
             mode = stage.transfer if (index > 0 or cfg.agent.init_encoder or stage.encoder) else "scratch"
             source = stage.encoder_file() or prev_encoder  # a stage's own encoder (e.g. pre-trained) comes first
             state = {"num_timesteps": 0, "elapsed_s": 0.0, "eval_s": 0.0, "graduated": False, "finished": False,
-                     "transfer": apply_transfer(model, mode, source), "env_ids": env_ids}
+                     "transfer": apply_transfer(model, mode, source, cfg.agent), "env_ids": env_ids}
             save_encoder(encoder_of(model), sdir / "encoder_start.pt", stage=stage.name, when="start")
             write_json(sdir / "stage.json", {"stage": cfg.to_dict()["stages"][index], "env_kwargs": env_kwargs,
                                              "env_ids": env_ids, "agent": cfg.to_dict()["agent"]})
@@ -437,7 +438,7 @@ def _finish_stage(cfg: CurriculumConfig, stage: StageConfig, sdir: Path, model: 
         "transfer": state.get("transfer"), "developmental_stage": stage.stage, "age_months": stage.age_months,
         "algorithm": "RecurrentPPO" if cfg.agent.recurrent else "PPO",
     }
-    if cfg.agent.privileged:
+    if cfg.agent.uses_privileged:
         summary["privileged"] = True
     write_json(sdir / "summary.json", summary)
     return summary

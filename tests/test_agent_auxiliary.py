@@ -88,3 +88,10 @@ def test_aux_training_updates_the_heads_and_logs_the_loss(tmp_path) -> None:
 def test_bad_aux_options_are_errors(bad: dict, match: str) -> None:
     with pytest.raises(ConfigError, match=match):
         AgentConfig(recurrent=True, **bad)
+
+
+def test_a_privileged_label_marks_the_run_privileged() -> None:
+    base = {"recurrent": True, "sequences": "episode"}
+    assert AgentConfig(**base, aux_privileged=0.5).uses_privileged
+    assert AgentConfig(**base, aux_privileged=0.5).aux == (0.5, "privileged")
+    assert not AgentConfig(**base, aux_reveal=0.5).uses_privileged

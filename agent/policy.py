@@ -159,24 +159,26 @@ def encoder_of(model: BaseAlgorithm) -> InfantEncoder:
 
 
 def apply_transfer(model: BaseAlgorithm, mode: str, encoder_path: str | Path | None,
-                   agent: AgentConfig | None = None) -> dict[str, Any]:
+                   source: BaseAlgorithm | None = None) -> dict[str, Any]:
     """Start ``model``'s encoder from ``encoder_path`` per transfer ``mode`` (scratch / no path: keep fresh);
-    ``policy``: the whole policy from the ``model.zip`` beside that encoder (a previous stage's folder)."""
+    ``policy``: the whole policy (encoder, LSTMs, heads) of ``source``, the previous stage's learner loaded from the
+    ``model.zip`` beside that encoder (:func:`policy_source`)."""
     enc = encoder_of(model)
     if mode == "scratch" or encoder_path is None:
         return {"transfer": "scratch", "from": None}
     if mode == "policy":
-        from agent.checkpoint import CheckpointError, load_checkpoint
-        source = Path(encoder_path).parent / "model.zip"
-        if not source.is_file():
-            raise CheckpointError(f"transfer: policy needs the previous stage's model.zip; {str(source)!r} does not "
-                                  "exist (the first stage cannot use it with agent.init_encoder)")
-        model.policy.load_state_dict(load_checkpoint(source, agent).policy.state_dict())
-        return {"transfer": "policy", "from": str(source)}
+        assert source is not None, "transfer: policy needs the previous stage's learner"
+        model.policy.load_state_dict(source.policy.state_dict())
+        return {"transfer": "policy", "from": str(policy_source(encoder_path))}
     meta = load_encoder(enc, encoder_path)
     if mode == "freeze":
         set_trainable(enc, False)
     return {"transfer": mode, "from": str(encoder_path), "source_meta": meta}
+
+
+def policy_source(encoder_path: str | Path) -> Path:
+    """Where ``transfer: policy`` takes the previous stage's whole policy: the ``model.zip`` beside its encoder."""
+    return Path(encoder_path).parent / "model.zip"
 
 
 class FreezeSchedule(BaseCallback):

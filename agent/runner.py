@@ -33,6 +33,7 @@ from typing import Any
 from stable_baselines3.common.callbacks import BaseCallback, CallbackList
 
 from agent.checkpoint import (
+    CheckpointError,
     append_jsonl,
     checkpoint_steps,
     load_checkpoint,
@@ -46,7 +47,8 @@ from agent.checkpoint import (
 from agent.encoder import save_encoder
 from agent.evaluation import Evaluator
 from agent.interrupt import StopOnInterrupt, deferred_interrupt
-from agent.policy import FreezeSchedule, TorchThreads, apply_transfer, build_model, encoder_of, make_vec_env
+from agent.policy import (FreezeSchedule, TorchThreads, apply_transfer, build_model, encoder_of, make_vec_env,
+                          policy_source)
 from agent.resume import fresh_episodes, get_rng_state, set_rng_state
 from agent.seeds import train_seed
 from agent.process_state import torch_threads
@@ -308,6 +310,17 @@ def _curriculum_changes(old: dict[str, Any], cfg: CurriculumConfig, out: Path) -
     return changes
 
 
+def _policy_source(mode: str, prev_encoder: str | None, cfg: CurriculumConfig) -> Any:
+    """The previous stage's learner for ``transfer: policy`` (None for the other modes)."""
+    if mode != "policy" or prev_encoder is None:
+        return None
+    source = policy_source(prev_encoder)
+    if not source.is_file():
+        raise CheckpointError(f"transfer: policy needs the previous stage's model.zip; {str(source)!r} does not "
+                              "exist (the first stage cannot use it with agent.init_encoder)")
+    return load_checkpoint(source, cfg.agent)
+
+
 def _run_stage(cfg: CurriculumConfig, index: int, stage: StageConfig, sdir: Path, prev_encoder: str | None,
                opts: RunOptions) -> dict[str, Any]:
     env_ids = check_stage_env_ids(stage)
@@ -341,7 +354,8 @@ def _run_stage(cfg: CurriculumConfig, index: int, stage: StageConfig, sdir: Path
             model = build_model(cfg.agent, venv, cfg.seed + index, str(sdir / "tb"))
             mode = stage.transfer if (index > 0 or cfg.agent.init_encoder) else "scratch"
             state = {"num_timesteps": 0, "elapsed_s": 0.0, "eval_s": 0.0, "graduated": False, "finished": False,
-                     "transfer": apply_transfer(model, mode, prev_encoder, cfg.agent), "env_ids": env_ids}
+                     "transfer": apply_transfer(model, mode, prev_encoder, _policy_source(mode, prev_encoder, cfg)),
+                     "env_ids": env_ids}
             save_encoder(encoder_of(model), sdir / "encoder_start.pt", stage=stage.name, when="start")
             write_json(sdir / "stage.json", {"stage": cfg.to_dict()["stages"][index], "env_kwargs": env_kwargs,
                                              "env_ids": env_ids, "agent": cfg.to_dict()["agent"]})

@@ -162,32 +162,40 @@ class WarpVectorEnv(VectorEnv):
     def _observe(self, idx: list[int]) -> Any:
         """Render the eyes of worlds ``idx`` (their whole batches) and finish their observations: a numpy array
         or, with ``torch_obs``, a torch tensor on the device, ``(len(idx), H, W, 3)`` uint8."""
-        rendered = {id(g): g.render() for g in {id(self._slot[i][0]): self._slot[i][0] for i in idx}.values()}
+        seen = [i for i in idx if self.envs[i].config.render_observations and self.envs[i].backend.lights_on]
+        rendered = {id(g): g.render() for g in {id(self._slot[i][0]): self._slot[i][0] for i in seen}.values()}
         if self.torch_obs:
-            return self._observe_torch(idx, rendered)
+            return self._observe_torch(idx, set(seen), rendered)
         host = {k: rgb_uint8(v.numpy()) for k, v in rendered.items()}
         out = []
         for i in idx:
             g, j = self._slot[i]
-            out.append(self.envs[i].observe(Frame(rgb=host[id(g)][j])))
+            frame = Frame(rgb=host[id(g)][j]) if id(g) in host else Frame()  # not rendered: the env gives zeros
+            out.append(self.envs[i].observe(frame))
         return np.stack(out)
 
-    def _observe_torch(self, idx: list[int], rendered: dict[int, Any]) -> Any:
+    def _observe_torch(self, idx: list[int], seen: set[int], rendered: dict[int, Any]) -> Any:
         import torch
         import warp as wp
 
         dev = {k: (torch.clamp(wp.to_torch(v), 0.0, 1.0) * 255.0 + 0.5).to(torch.uint8) for k, v in rendered.items()}
         rows = []
+        shape = (self.envs[0].config.height, self.envs[0].config.width, 3)
+        device = torch.device("cuda", self._wp_device_ordinal()) if self.device.startswith("cuda") else "cpu"
         for i in idx:
             g, j = self._slot[i]
             e = self.envs[i]
-            row = dev[id(g)][j]
-            if not e.config.render_observations or not e.backend.lights_on:
-                row = torch.zeros_like(row)  # the single env's darkness
-            elif e.vision.active:  # acuity/contrast filter (a no-op at 64 px): the host's code, for equality
-                row = torch.from_numpy(e.observe(Frame(rgb=row.cpu().numpy()))).to(row.device)
+            if i not in seen:  # dark or not rendered: the single env's zeros
+                row = torch.zeros(shape, dtype=torch.uint8, device=device)
+            else:
+                row = dev[id(g)][j]
+                if e.vision.active:  # acuity/contrast filter (a no-op at 64 px): the host's code, for equality
+                    row = torch.from_numpy(e.observe(Frame(rgb=row.cpu().numpy()))).to(row.device)
             rows.append(row)
         return torch.stack(rows)
+
+    def _wp_device_ordinal(self) -> int:
+        return int(self.device.split(":")[1]) if ":" in self.device else 0
 
     def _seeds(self, seed: int | list[int | None] | None) -> list[int | None]:
         if seed is None:

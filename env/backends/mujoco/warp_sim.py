@@ -106,6 +106,7 @@ class WarpGroup:
                 background_color=(0.0, 0.0, 0.0, 1.0))
             self.rgb = wp.zeros((n, self.height, self.width), dtype=wp.vec3)
         self._host = {k: np.stack([getattr(b.data, k) for b in members]) for k in _STATE_IN}
+        self._graphs: dict[int, Any] = {}  # substeps → captured CUDA graph of them (a GPU's launch overhead)
 
     def _upload(self, fields: tuple[str, ...]) -> None:
         for k in fields:
@@ -126,8 +127,18 @@ class WarpGroup:
         wp, mjw = self._wp, self._mjw
         self._upload(_STATE_IN)
         with wp.ScopedDevice(self.device):
-            for _ in range(steps):
-                mjw.step(self._m, self._d)
+            if self.device.is_cuda:  # one graph launch instead of ~10^3 kernel launches (not run in CI: no GPU)
+                if steps not in self._graphs:
+                    mjw.step(self._m, self._d)  # compile every kernel before capturing
+                    self._upload(_STATE_IN)
+                    with wp.ScopedCapture() as capture:
+                        for _ in range(steps):
+                            mjw.step(self._m, self._d)
+                    self._graphs[steps] = capture.graph
+                wp.capture_launch(self._graphs[steps])
+            else:
+                for _ in range(steps):
+                    mjw.step(self._m, self._d)
             out = {k: getattr(self._d, k).numpy() for k in _STATE_OUT}
         for i, b in enumerate(self.members):
             if b.pending_steps != steps:

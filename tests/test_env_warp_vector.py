@@ -148,3 +148,18 @@ def test_train_flags_name_the_fix(tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert rc == 2 and err.count("\n") == 0 and err.startswith("error: --device cuda:") and "--device cpu" in err
     assert not (tmp_path / "run").exists()  # refused before anything was written
+
+
+@pytest.mark.slow
+def test_bench_warp_env_reports_env_and_ppo_rates(tmp_path):
+    import json
+
+    from tools.bench import main
+
+    rc = main(["--out", str(tmp_path), "--batched-only", "--batched", "0", "--profile-steps", "0", "--sizes", "32",
+               "--warp-env", "2", "--warp-homes", "1", "--warp-device", "cpu", "--warp-env-steps", "8",
+               "--ppo-steps", "16"])
+    assert rc == 0
+    w = json.loads((tmp_path / "bench.json").read_text())["warp_env"]
+    assert (w["worlds"], w["homes"], w["device"]) == (2, 1, "cpu") and w["env_steps_per_s"] > 0
+    assert w["ppo"]["sim"] == "warp" and w["ppo_steps_per_s"] > 0 and w["ppo"]["steps"] >= 16

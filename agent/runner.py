@@ -372,7 +372,7 @@ def _run_stage(cfg: CurriculumConfig, index: int, stage: StageConfig, sdir: Path
     evaluator = None
     try:
         if state is not None:
-            model = load_checkpoint(ckpt, cfg.agent, venv, trust_pickle=opts.trust_pickle)
+            model = load_checkpoint(ckpt, cfg.agent, venv, trust_pickle=opts.trust_pickle, device=opts.device)
             if model.num_timesteps != state["num_timesteps"]:  # killed between writing the zip and its json
                 print(f"resume: checkpoint.zip is at step {model.num_timesteps}, checkpoint.json at "
                       f"{state['num_timesteps']}; continuing from the zip's step", file=sys.stderr)

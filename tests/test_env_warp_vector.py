@@ -13,9 +13,10 @@ import numpy as np
 import pytest
 import yaml
 
+import env as peekaboo_env  # sets MUJOCO_GL before mujoco_warp imports mujoco
+
 pytest.importorskip("mujoco_warp", reason="mujoco-warp not installed (pip install -e '.[dev]' installs it)")
 
-import env as peekaboo_env
 from env.warp_vector import make_warp
 
 SIZE = 32
@@ -71,7 +72,9 @@ def test_find_toy_frames_and_events_agree_with_egl():
 
 @pytest.mark.slow
 @pytest.mark.parametrize(("env_id", "seed", "success"), [("Peekaboo/Occluder-v2", 1, True),
-                                                         ("Peekaboo/Cups-v2", 0, False)])
+                                                         ("Peekaboo/Cups-v2", 0, False),
+                                                         ("Peekaboo/OccludedTrajectory-v2", 0, True),  # a rolling toy
+                                                         ("Peekaboo/DelayedResponse-v2", 0, True)])
 def test_battery_events_and_success_agree_with_egl(env_id, seed, success):
     # frozen until the search, then straight ahead: the infant chooses the location it faces
     events, succeeded = _lockstep(env_id, [seed], [1] * 80, frames=False, render_observations=False)

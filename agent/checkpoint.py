@@ -63,7 +63,7 @@ def save_model(model: BaseAlgorithm, path: str | Path, agent: AgentConfig | None
 _REBUILT = {"policy_class", "policy_kwargs", "observation_space", "action_space", "lr_schedule", "clip_range",
             "clip_range_vf", "learning_rate", "rollout_buffer_class"}
 _DROPPED = {"_last_obs", "_last_original_obs", "_last_episode_starts", "_last_lstm_states", "ep_info_buffer",
-            "ep_success_buffer", "action_noise"}
+            "ep_success_buffer", "action_noise", "_phase", "_held"}  # the last two: agent.episodes' per-env state
 _NOT_RESTORED = {"tensorboard_log", "verbose", "device", "env", "policy", "rollout_buffer", "_logger",
                  "_custom_logger", "_vec_normalize_env"}
 

@@ -176,7 +176,7 @@ class StageCallback(BaseCallback):
         n = self.model.num_timesteps
         graduated = res.success_rate >= g.threshold and n >= g.min_steps
         row = {"step": n, "wall_s": self._elapsed(), **res.as_dict()}
-        if self.cfg.agent.privileged:  # an upper bound, never a memory result: said beside every number
+        if self.cfg.agent.uses_privileged:  # an upper bound, never a memory result: said beside every number
             row["privileged"] = True
         append_jsonl(self.sdir / "evals.jsonl", row)
         self.logger.record("eval/success_rate", res.success_rate)
@@ -213,12 +213,13 @@ def run_curriculum(cfg: CurriculumConfig, out: str | Path, opts: RunOptions) -> 
     if opts.warp_homes < 0:
         raise RunError(f"--warp-homes {opts.warp_homes}: use 0 (a home per world) or a bank size >= 1")
     if opts.sim == "warp":
-        for stage in cfg.stages:
+        for index, stage in enumerate(cfg.stages):
             ids = check_stage_env_ids(stage)
-            if len(set(ids)) != 1 or cfg.agent.privileged:
-                raise RunError(f"--sim warp trains one env id per stage without the privileged wrapper; stage "
-                               f"{stage.name!r} has {ids}{' (privileged agent)' if cfg.agent.privileged else ''}: "
-                               "use --sim mujoco")
+            rehearsal = stage.rehearsal > 0 and index > 0
+            if len(set(ids)) != 1 or cfg.agent.privileged or rehearsal:
+                why = "a privileged agent" if cfg.agent.privileged else "rehearsal" if rehearsal else f"ids {ids}"
+                raise RunError(f"--sim warp trains one env id per stage, without rehearsal or the privileged wrapper; "
+                               f"stage {stage.name!r} has {why}: use --sim mujoco")
     with run_lock(out, cfg, opts), torch_threads(opts.torch_threads):
         return _run_stages(cfg, out, opts)
 
@@ -368,7 +369,7 @@ def _run_stage(cfg: CurriculumConfig, index: int, stage: StageConfig, sdir: Path
     state = _resume_state(cfg, index, stage, sdir, env_ids) if resumed else None
     venv = make_vec_env(stage, env_ids, opts.n_envs, cfg.width, cfg.height, opts.backend, cfg.agent,
                         subprocess=opts.subprocess, seed=train_seed(cfg.seed, 1000 * index), batched=opts.batched,
-                        sim=opts.sim, device=opts.device, warp_homes=opts.warp_homes)
+                        earlier=cfg.stages[:index], sim=opts.sim, device=opts.device, warp_homes=opts.warp_homes)
     evaluator = None
     try:
         if state is not None:
@@ -388,7 +389,7 @@ def _run_stage(cfg: CurriculumConfig, index: int, stage: StageConfig, sdir: Path
             model = build_model(cfg.agent, venv, cfg.seed + index, str(sdir / "tb"), device=opts.device)
             mode = stage.transfer if (index > 0 or cfg.agent.init_encoder) else "scratch"
             state = {"num_timesteps": 0, "elapsed_s": 0.0, "eval_s": 0.0, "graduated": False, "finished": False,
-                     "transfer": apply_transfer(model, mode, prev_encoder), "env_ids": env_ids}
+                     "transfer": apply_transfer(model, mode, prev_encoder, cfg.agent), "env_ids": env_ids}
             save_encoder(encoder_of(model), sdir / "encoder_start.pt", stage=stage.name, when="start")
             write_json(sdir / "stage.json", {"stage": cfg.to_dict()["stages"][index], "env_kwargs": env_kwargs,
                                              "env_ids": env_ids, "agent": cfg.to_dict()["agent"]})
@@ -484,7 +485,7 @@ def _finish_stage(cfg: CurriculumConfig, stage: StageConfig, sdir: Path, model: 
         "transfer": state.get("transfer"), "developmental_stage": stage.stage, "age_months": stage.age_months,
         "algorithm": "RecurrentPPO" if cfg.agent.recurrent else "PPO",
     }
-    if cfg.agent.privileged:
+    if cfg.agent.uses_privileged:
         summary["privileged"] = True
     write_json(sdir / "summary.json", summary)
     return summary

@@ -16,9 +16,10 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Literal
 
-TRANSFER_MODES = ("finetune", "freeze", "freeze-then-unfreeze", "scratch")
+TRANSFER_MODES = ("finetune", "freeze", "freeze-then-unfreeze", "scratch", "policy")
 """How a stage starts its encoder: finetune (load previous, train all), freeze (load, never update),
-freeze-then-unfreeze (load, frozen for the first ``unfreeze_after`` of the budget), scratch (fresh weights)."""
+freeze-then-unfreeze (load, frozen for the first ``unfreeze_after`` of the budget), scratch (fresh weights),
+policy (the previous stage's *whole* policy: encoder, LSTMs, heads; the action space is shared)."""
 
 
 class ConfigError(ValueError):
@@ -101,8 +102,26 @@ class AgentConfig:
     """Upper bound only: give the agent the hidden location (a one-hot beside the image, read from the
     simulator; :mod:`agent.privileged`). Every output of such a run says ``privileged``; never for a claim about
     memory or learning from experience."""
+    aux_reveal: float = 0.0
+    """Weight of the *reveal-prediction* loss (self-supervised; needs ``sequences: episode``): from the hiding on,
+    the actor's and critic's LSTM states predict where the infant will see the toy when the caregiver reveals
+    it (:mod:`agent.auxiliary`; the envs get ``reveal_label``). Set the battery stages' ``reveal_view: display``
+    so that every trial is labelled, not only those the infant chose right. 0 = off."""
+    aux_privileged: float = 0.0
+    """Upper bound only: weight of the same loss with the simulator's target index as the label. Every output
+    of such a run says ``privileged``. 0 = off."""
     ppo: PPOConfig = field(default_factory=PPOConfig)
     """PPO hyper-parameters."""
+
+    @property
+    def uses_privileged(self) -> bool:
+        """Whether any simulator-only state (the hidden location) reaches the learner: outputs must say so."""
+        return self.privileged or self.aux_privileged > 0
+
+    @property
+    def aux(self) -> tuple[float, str]:
+        """(weight, label source) of the auxiliary loss; weight 0 = off."""
+        return (self.aux_privileged, "privileged") if self.aux_privileged > 0 else (self.aux_reveal, "reveal")
 
     def __post_init__(self) -> None:
         if self.frame_stack < 1:
@@ -113,6 +132,14 @@ class AgentConfig:
             raise ConfigError(f"agent.sequences={self.sequences!r}: use 'sb3' or 'episode'")
         if self.sequences == "episode" and not self.recurrent:
             raise ConfigError("agent.sequences='episode' is for a recurrent learner; set agent.recurrent: true")
+        for name in ("aux_reveal", "aux_privileged"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"agent.{name}={getattr(self, name)}: a loss weight must be >= 0")
+            if getattr(self, name) > 0 and self.sequences != "episode":
+                raise ConfigError(f"agent.{name} needs agent.sequences: episode (a trial's label is known only "
+                                  "at its reveal, so its steps are trained from the episode's start)")
+        if self.aux_reveal > 0 and self.aux_privileged > 0:
+            raise ConfigError("agent.aux_reveal and agent.aux_privileged are alternatives; set one to 0")
         if self.mask_frozen and self.sequences != "episode":
             raise ConfigError("agent.mask_frozen needs agent.sequences: episode")
         if self.privileged and self.frame_stack > 1:
@@ -141,11 +168,14 @@ class StageConfig:
     """Most env steps spent in this stage."""
     graduation: GraduationConfig = field(default_factory=GraduationConfig)
     """When the stage is passed."""
-    transfer: Literal["finetune", "freeze", "freeze-then-unfreeze", "scratch"] = "finetune"
+    transfer: Literal["finetune", "freeze", "freeze-then-unfreeze", "scratch", "policy"] = "finetune"
     """How the stage's encoder starts from the previous stage's (ignored for the first stage unless
     ``agent.init_encoder`` is set)."""
     unfreeze_after: float = 0.5
     """For freeze-then-unfreeze: fraction of ``budget`` spent with the encoder frozen."""
+    rehearsal: float = 0.0
+    """Share of the training envs that replay the earlier stages (their env ids and options, round-robin), so
+    that earlier skills are kept; graduation is evaluated on this stage's envs only. 0 = off."""
 
     def __post_init__(self) -> None:
         if not self.name or "/" in self.name:
@@ -158,6 +188,8 @@ class StageConfig:
             raise ConfigError(f"stage {self.name!r}: budget must be >= 1 env step")
         if not 0.0 <= self.unfreeze_after <= 1.0:
             raise ConfigError(f"stage {self.name!r}: unfreeze_after must be within [0, 1]")
+        if not 0.0 <= self.rehearsal < 1.0:
+            raise ConfigError(f"stage {self.name!r}: rehearsal={self.rehearsal} must be within [0, 1)")
         for key in ("stage", "age_months", "randomization", "width", "height", "backend"):
             if key in self.env_kwargs:
                 raise ConfigError(f"stage {self.name!r}: env_kwargs.{key} is set elsewhere (stage field or "
@@ -195,6 +227,9 @@ class CurriculumConfig:
 
     def __post_init__(self) -> None:
         names = [s.name for s in self.stages]
+        if self.stages and self.stages[0].rehearsal > 0:
+            raise ConfigError(f"stage {names[0]!r}: rehearsal needs earlier stages to replay; the first stage has "
+                              "none (set rehearsal: 0)")
         dup = {n for n in names if names.count(n) > 1}
         if dup:
             raise ConfigError(f"stage names must be unique; repeated: {sorted(dup)}")

@@ -57,7 +57,9 @@ from env.body import DISCRETE_ACTIONS, InfantBody
 from env.config import EnvConfig
 from env.development import posture as get_posture
 from env.tasks import Task, World, task_class
-from env.tasks.base import TaskConfig, TaskContext
+from env.reveal import NO_LABEL, seen_location
+from env.tasks.base import TaskConfig, TaskContext, horizontal_half_fov
+from env.tasks.props import TOY
 from env.vision import InfantVision
 from scenes.generator import generate_home
 from scenes.spec import SceneSpec
@@ -249,7 +251,21 @@ class InfantEnv(gym.Env):
         }
         info.update({f"reward/{k}": v for k, v in terms.items()})
         info.update(self.task.info(self.world))
+        if self.config.reveal_label and "phase" in info:
+            info["reveal_seen"] = self._reveal_seen() if info["phase"] == "reveal" else NO_LABEL
         return info
+
+    def _reveal_seen(self) -> int:
+        """Where the infant sees the toy now (:func:`env.reveal.seen_location`), from its segmentation image."""
+        if not getattr(self.backend, "lights_on", True):
+            return NO_LABEL
+        seg = self.backend.render(False, False, True).segmentation
+        if seg is None or TOY not in self.backend.object_names:
+            return NO_LABEL
+        p = self.body.pose
+        spots = [self.world.position(n)[:2] for n in self.task.location_names()]
+        return seen_location(seg, self.backend.object_names.index(TOY) + 1, p.yaw,
+                             horizontal_half_fov(self.fovy, self.config.width / self.config.height), (p.x, p.y), spots)
 
     def render(self) -> np.ndarray | None:
         """Third-person RGB view for people (256×256) when ``render_mode='rgb_array'``."""

@@ -52,6 +52,8 @@ from scenes.spec import Material, SceneObject, SceneSpec
 
 DELAY_MODES: tuple[str, ...] = ("freeze", "lights_out", "turn_away", "free")
 """What happens to the infant during the delay."""
+REVEAL_VIEWS: tuple[str, ...] = ("stay", "display")
+"""Where the infant watches the reveal from (``PermanenceConfig.reveal_view``)."""
 CONDITION_KINDS: tuple[str, ...] = ("hidden", "control", "catch")
 """hidden: memory needed; control: solvable from the current frame; catch: nothing hidden."""
 
@@ -77,6 +79,10 @@ class PermanenceConfig(TaskConfig):
     """Time to choose before the trial ends without a choice."""
     reveal_time: float = 1.0
     """Duration of the reveal after each search (the caregiver lifts the cups / screens)."""
+    reveal_view: str = "stay"
+    """Where the infant watches the reveal from: ``stay`` (where its search ended) or ``display`` (put back at
+    its start pose, facing the display: it always sees where the toy was, so the label of the reveal-prediction
+    loss, :mod:`env.reveal`, never depends on its own choice). The reveal comes after the reward."""
     touch_distance: float = 0.35
     """The choice line lies this far in front of the row of choice objects (metres)."""
     target: int | None = None
@@ -94,6 +100,8 @@ class PermanenceConfig(TaskConfig):
     """Episode length limit (truncation); None: derived from the phase times (every trial fits)."""
 
     def __post_init__(self) -> None:
+        if self.reveal_view not in REVEAL_VIEWS:
+            raise ValueError(f"reveal_view={self.reveal_view!r}: choose one of {REVEAL_VIEWS}")
         if self.delay_mode not in DELAY_MODES:
             raise ValueError(f"delay_mode={self.delay_mode!r}: choose one of {DELAY_MODES}")
         for name in ("show_time", "hide_time", "delay", "reveal_time"):
@@ -245,15 +253,18 @@ class PermanenceTask(Task):
         self._begin_trial(world)
 
     def _begin_trial(self, world: World) -> None:
-        d = self.display
-        p = world.body.pose
-        p.x, p.y, p.yaw, p.pitch = d.x, d.y, d.yaw, 0.0
+        self._face_display(world)
         self.clock.begin(world.time)
         self._approach = Approach()
         world.frozen = True
         world.backend.set_lights(True)
         self.start_trial(world)
         self.script(world, "show", 0.0)
+
+    def _face_display(self, world: World) -> None:
+        """The infant at its start pose: in front of the display, facing it."""
+        d, p = self.display, world.body.pose
+        p.x, p.y, p.yaw, p.pitch = d.x, d.y, d.yaw, 0.0
 
     def after_physics(self, world: World) -> list[str]:
         """Advance the trial to the new time: the choice (if the infant crossed the line), the phase changes and
@@ -312,6 +323,8 @@ class PermanenceTask(Task):
         elif phase in ("search", "reveal"):
             world.backend.set_lights(True)
             world.body.pose.yaw = self.display.yaw if mode == "turn_away" else world.body.pose.yaw
+        if phase == "reveal" and self.config.reveal_view == "display":
+            self._face_display(world)
 
     def reward(self, world: World) -> dict[str, float]:
         """The reward terms :meth:`after_physics` recorded for this step."""

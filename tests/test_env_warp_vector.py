@@ -102,6 +102,20 @@ def test_bank_of_homes_batches_worlds_and_torch_obs_match_numpy():
         b.close()
 
 
+def test_next_step_autoreset_starts_a_new_episode():
+    w = make_warp(2, "Peekaboo/FindToy-v1", width=SIZE, height=SIZE, device="cpu", homes=1, max_steps=2)
+    try:
+        w.reset(seed=0)
+        w.step(np.zeros(2, int))
+        _, _, term, trunc, _ = w.step(np.zeros(2, int))
+        assert trunc.all() and not term.any()
+        obs, reward, term, trunc, info = w.step(np.ones(2, int))  # gymnasium's NEXT_STEP: this step resets
+        assert [list(e) for e in info["events"]] == [["reset"], ["reset"]] and not reward.any()
+        assert obs.shape == (2, SIZE, SIZE, 3) and obs.any()
+    finally:
+        w.close()
+
+
 def test_warp_env_refuses_other_observations():
     with pytest.raises(ValueError, match="rgb only"):
         make_warp(1, "Peekaboo/FindToy-v1", width=SIZE, height=SIZE, device="cpu", observations=("rgb", "depth"))

@@ -41,16 +41,21 @@ def make_env_fn(env_id: str, kwargs: dict[str, Any], render_mode: str | None = N
 
 def make_vec_env(stage: StageConfig, env_ids: list[str], n_envs: int, width: int, height: int, backend: str,
                  agent: AgentConfig, subprocess: bool = True, seed: int | None = None,
-                 batched: bool = True, earlier: tuple[StageConfig, ...] = ()) -> VecEnv:
+                 batched: bool = True, earlier: tuple[StageConfig, ...] = (), sim: str = "mujoco", device: str = "cpu",
+                 warp_homes: int = 0) -> VecEnv:
     """``n_envs`` envs of a stage (ids round-robin).
 
     With ``batched`` (the default) on MuJoCo, one env id and an even ``n_envs``, the worlds run as
     :class:`agent.vec_env.SubprocBatchedVecEnv`: two processes (one per core) of ``n_envs // 2`` worlds rendered
     as one batch each, the fast path. Otherwise each env is its own ``SubprocVecEnv`` process (forkserver: EGL
     is not fork-safe), or all run in-process without ``subprocess``. With ``stage.rehearsal``, that share of the
-    envs (the last ones) replays the ``earlier`` stages' ids and options.
+    envs (the last ones) replays the ``earlier`` stages' ids and options. ``sim="warp"``: all worlds in one MuJoCo
+    Warp batch in this process on ``device`` (:class:`env.warp_vector.WarpVectorEnv`; one env id and options, no
+    privileged wrapper; ``warp_homes`` > 0: a bank of that many homes).
     """
     specs = env_specs(stage, env_ids, n_envs, width, height, backend, agent, earlier)
+    if sim == "warp":
+        return _warp_vec_env(specs, agent, seed, device, warp_homes)
     # a privileged run needs its wrapper on every env: the per-env paths below
     if batched and subprocess and not agent.privileged and backend == "mujoco" and n_envs >= 2 and n_envs % 2 == 0:
         from agent.vec_env import SubprocBatchedVecEnv
@@ -85,6 +90,24 @@ def env_specs(stage: StageConfig, env_ids: list[str], n_envs: int, width: int, h
     specs = [(env_ids[i % len(env_ids)], kw) for i in range(n_envs - n_old)]
     replay = [(i, options(s)) for s in earlier for i in s.env_ids]
     return specs + [replay[i % len(replay)] for i in range(n_old)]
+
+
+def _warp_vec_env(specs: list[tuple[str, dict[str, Any]]], agent: AgentConfig, seed: int | None, device: str,
+                  homes: int) -> VecEnv:
+    """The ``sim="warp"`` branch of :func:`make_vec_env`."""
+    from agent.vec_env import SB3BatchedVecEnv
+    from env.warp_vector import make_warp
+
+    if any(sp != specs[0] for sp in specs) or agent.privileged:
+        raise ValueError(f"--sim warp runs one env id and options per stage (no rehearsal) without the privileged "
+                         f"wrapper; got {sorted({i for i, _ in specs})}: use --sim mujoco for this stage")
+    env_id, kw = specs[0]
+    venv: VecEnv = SB3BatchedVecEnv(make_warp(len(specs), env_id, device=device, homes=homes or None, **kw))  # type: ignore[arg-type]
+    if seed is not None:
+        venv.seed(seed)
+    if agent.frame_stack > 1:
+        venv = VecFrameStack(venv, agent.frame_stack)
+    return venv
 
 
 class TorchThreads(BaseCallback):
@@ -138,8 +161,9 @@ def policy_spec(agent: AgentConfig) -> tuple[Any, dict[str, Any]]:
     return policy, policy_kwargs
 
 
-def build_model(agent: AgentConfig, venv: VecEnv, seed: int, tensorboard_log: str | None) -> BaseAlgorithm:
-    """A fresh learner whose features extractor is an :class:`InfantEncoder`."""
+def build_model(agent: AgentConfig, venv: VecEnv, seed: int, tensorboard_log: str | None,
+                device: str = "cpu") -> BaseAlgorithm:
+    """A fresh learner whose features extractor is an :class:`InfantEncoder`, on torch ``device``."""
     p = agent.ppo
     policy, policy_kwargs = policy_spec(agent)
     n_steps = p.n_steps
@@ -148,7 +172,7 @@ def build_model(agent: AgentConfig, venv: VecEnv, seed: int, tensorboard_log: st
         policy, venv, n_steps=n_steps, batch_size=batch,
         n_epochs=p.n_epochs, learning_rate=p.learning_rate, gamma=p.gamma, gae_lambda=p.gae_lambda,
         clip_range=p.clip_range, ent_coef=p.ent_coef, vf_coef=p.vf_coef, max_grad_norm=p.max_grad_norm,
-        policy_kwargs=policy_kwargs, seed=seed, device="cpu", verbose=0, tensorboard_log=tensorboard_log)
+        policy_kwargs=policy_kwargs, seed=seed, device=device, verbose=0, tensorboard_log=tensorboard_log)
 
 
 def encoder_of(model: BaseAlgorithm) -> InfantEncoder:
@@ -159,24 +183,26 @@ def encoder_of(model: BaseAlgorithm) -> InfantEncoder:
 
 
 def apply_transfer(model: BaseAlgorithm, mode: str, encoder_path: str | Path | None,
-                   agent: AgentConfig | None = None) -> dict[str, Any]:
+                   source: BaseAlgorithm | None = None) -> dict[str, Any]:
     """Start ``model``'s encoder from ``encoder_path`` per transfer ``mode`` (scratch / no path: keep fresh);
-    ``policy``: the whole policy from the ``model.zip`` beside that encoder (a previous stage's folder)."""
+    ``policy``: the whole policy (encoder, LSTMs, heads) of ``source``, the previous stage's learner loaded from the
+    ``model.zip`` beside that encoder (:func:`policy_source`)."""
     enc = encoder_of(model)
     if mode == "scratch" or encoder_path is None:
         return {"transfer": "scratch", "from": None}
     if mode == "policy":
-        from agent.checkpoint import CheckpointError, load_checkpoint
-        source = Path(encoder_path).parent / "model.zip"
-        if not source.is_file():
-            raise CheckpointError(f"transfer: policy needs the previous stage's model.zip; {str(source)!r} does not "
-                                  "exist (the first stage cannot use it with agent.init_encoder)")
-        model.policy.load_state_dict(load_checkpoint(source, agent).policy.state_dict())
-        return {"transfer": "policy", "from": str(source)}
+        assert source is not None, "transfer: policy needs the previous stage's learner"
+        model.policy.load_state_dict(source.policy.state_dict())
+        return {"transfer": "policy", "from": str(policy_source(encoder_path))}
     meta = load_encoder(enc, encoder_path)
     if mode == "freeze":
         set_trainable(enc, False)
     return {"transfer": mode, "from": str(encoder_path), "source_meta": meta}
+
+
+def policy_source(encoder_path: str | Path) -> Path:
+    """Where ``transfer: policy`` takes the previous stage's whole policy: the ``model.zip`` beside its encoder."""
+    return Path(encoder_path).parent / "model.zip"
 
 
 class FreezeSchedule(BaseCallback):

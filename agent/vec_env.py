@@ -21,7 +21,8 @@ from env.batched import BatchedInfantEnv, make_batched, make_batched_mixed
 
 
 class SB3BatchedVecEnv(VecEnv):
-    """SB3 view of a batch: same-step reset, ``terminal_observation`` and ``TimeLimit.truncated`` in infos, and
+    """SB3 view of a batch (a :class:`BatchedInfantEnv`, or an :class:`env.warp_vector.WarpVectorEnv` with the
+    same ``reset``/``step_same_reset``/``envs``): same-step reset, ``terminal_observation`` and ``TimeLimit.truncated`` in infos, and
     at an episode's end ``info["episode"] = {"r", "l", "t", "is_success"}`` as SB3's ``Monitor`` would add (so
     ``ep_info_buffer`` and the training curves work without wrapping each world)."""
 

@@ -109,8 +109,9 @@ def test_policy_transfer_carries_the_whole_policy(tmp_path):
                         earlier=cfg.stages[:1])
     assert [e.unwrapped.task.config.n_screens for e in venv.envs] == [3, 2]  # the second env rehearses stage one
     fresh = build_model(cfg.agent, venv, 1, None)
-    apply_transfer(fresh, "policy", one / "encoder.pt", cfg.agent)
-    trained = load_checkpoint(one / "model.zip", cfg.agent).policy.state_dict()
+    source = load_checkpoint(one / "model.zip", cfg.agent)
+    apply_transfer(fresh, "policy", one / "encoder.pt", source)
+    trained = source.policy.state_dict()
     got = fresh.policy.state_dict()
     assert set(got) == set(trained) and any("lstm_actor" in k for k in got)
     assert all(torch.equal(got[k], trained[k]) for k in got)  # LSTMs and heads too, not only the encoder

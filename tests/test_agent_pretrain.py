@@ -111,3 +111,39 @@ def test_shipped_world_model_loads_and_fits_the_default_curriculum():
                         default.agent.features_dim, default.agent.encoder, pixel_scale=1 / 255)
     assert load_encoder(enc, folder / "encoder.pt")["stage"] == "pretrain"
     assert meta["steps"] == json.loads((folder / "summary.json").read_text())["steps"]
+
+
+@pytest.mark.slow
+def test_ctrl_c_keeps_the_work_and_resume_ends_with_the_same_weights(tiny_run, tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    cfg = {**TINY, "train": {**TINY["train"], "steps": 120, "checkpoint_every": 10, "eval_every": 120}}
+    path = tmp_path / "p.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    video = str(tiny_run / "video")  # the same clips: nothing to render
+    args = [sys.executable, "-m", "agent.pretrain", "--config", str(path), "--video-dir", video, "--no-progress"]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen([*args, "--out", str(tmp_path / "b")], cwd=ROOT, env=env, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.time() + 120
+        while not (tmp_path / "b/checkpoint.pt").exists() and proc.poll() is None and time.time() < deadline:
+            time.sleep(0.02)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130 and "--resume" in err and "Traceback" not in err
+    stopped = torch.load(tmp_path / "b/checkpoint.pt", weights_only=True)["step"]
+    assert 10 <= stopped < 120 and not (tmp_path / "b/encoder.pt").exists()
+    resumed = subprocess.run([*args, "--out", str(tmp_path / "b"), "--resume"], cwd=ROOT, env=env, check=False)
+    assert resumed.returncode == 0
+    pretrain(config_from_dict(cfg), tmp_path / "a", progress=False, video_dir=video)
+    a, b = read_encoder(tmp_path / "a/encoder.pt")["state_dict"], read_encoder(tmp_path / "b/encoder.pt")["state_dict"]
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    rows = [json.loads(line) for line in (tmp_path / "b/metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in rows] == list(range(1, 121))  # the log was trimmed to the checkpoint, no repeats

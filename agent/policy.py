@@ -98,9 +98,10 @@ def _warp_vec_env(specs: list[tuple[str, dict[str, Any]]], agent: AgentConfig, s
     from agent.vec_env import SB3BatchedVecEnv
     from env.warp_vector import make_warp
 
-    if any(sp != specs[0] for sp in specs) or agent.privileged:
+    if any(sp != specs[0] for sp in specs) or agent.privileged or agent.aux_reveal > 0:
         raise ValueError(f"--sim warp runs one env id and options per stage (no rehearsal) without the privileged "
-                         f"wrapper; got {sorted({i for i, _ in specs})}: use --sim mujoco for this stage")
+                         f"wrapper or the reveal label (it reads a segmentation image); got "
+                         f"{sorted({i for i, _ in specs})}: use --sim mujoco for this stage")
     env_id, kw = specs[0]
     venv: VecEnv = SB3BatchedVecEnv(make_warp(len(specs), env_id, device=device, homes=homes or None, **kw))  # type: ignore[arg-type]
     if seed is not None:

@@ -40,7 +40,7 @@ class PhaseTimer(BaseCallback):
 def ppo_throughput(env_id: str = "Peekaboo/FindToy-v1", n_envs: int = 16, steps: int = 4096, width: int = 64,
                    height: int = 64, batched: bool = True, torch_threads: int = 2, rollout_threads: int = 1,
                    n_steps: int = 128, encoder: str = "fast", features_dim: int = 256, recurrent: bool = False,
-                   seed: int = 0) -> dict[str, Any]:
+                   seed: int = 0, sim: str = "mujoco", device: str = "cpu", warp_homes: int = 0) -> dict[str, Any]:
     """Env steps/s with random actions and with PPO learning, on the same vectorized envs.
 
     The learner is the agent's (:func:`agent.policy.build_model`: shared encoder ``encoder``, feed-forward PPO
@@ -53,6 +53,8 @@ def ppo_throughput(env_id: str = "Peekaboo/FindToy-v1", n_envs: int = 16, steps:
         env-only rate is the mean of the runs before and after PPO.
     :param encoder: ``fast`` (the agent's default), ``nature`` (SB3's ``CnnPolicy`` trunk) or ``small``.
     :param recurrent: RecurrentPPO (CNN + LSTM of 128, as the default curriculum trains) instead of PPO.
+    :param sim: ``warp``: the ``n_envs`` worlds in one MuJoCo Warp batch on ``device`` (``warp_homes`` > 0: a
+        bank of that many homes), the learner on ``device`` too (``agent.train --sim warp``).
     :returns: ``{"env_steps_per_s", "ppo_steps_per_s", "ratio", "phase_s", ...}``; ratio = ppo / env-only;
         ``phase_s``: wall seconds of the measured PPO run in rollouts and in the gradient epochs;
         ``phase_share``: the share of that run's wall time the two phases account for (about 1: nothing else
@@ -70,7 +72,7 @@ def ppo_throughput(env_id: str = "Peekaboo/FindToy-v1", n_envs: int = 16, steps:
                         ppo=PPOConfig(n_steps=n_steps, batch_size=min(256, n_steps * n_envs), n_epochs=4))
     stage = StageConfig(name="bench", env_ids=(env_id,))
     venv = make_vec_env(stage, [env_id], n_envs, width, height, "mujoco", agent, subprocess=True, seed=seed,
-                        batched=batched)
+                        batched=batched, sim=sim, device=device, warp_homes=warp_homes)
     try:
         venv.reset()
         rng = np.random.default_rng(seed)
@@ -85,7 +87,7 @@ def ppo_throughput(env_id: str = "Peekaboo/FindToy-v1", n_envs: int = 16, steps:
             return n / (time.perf_counter() - t)
 
         env_before = env_only()
-        model = build_model(agent, venv, seed, None)
+        model = build_model(agent, venv, seed, None, device=device)
         threads_cb = TorchThreads(torch_threads, rollout_threads)
         model.learn(n_steps * n_envs, callback=threads_cb)  # warm-up rollout + update
         timer = PhaseTimer()
@@ -99,7 +101,8 @@ def ppo_throughput(env_id: str = "Peekaboo/FindToy-v1", n_envs: int = 16, steps:
     finally:
         venv.close()
         torch.set_num_threads(threads)
-    return {"env_id": env_id, "n_envs": n_envs, "batched": batched, "size": width, "encoder": encoder,
+    return {"env_id": env_id, "n_envs": n_envs, "batched": batched, "sim": sim, "device": device,
+            "size": width, "encoder": encoder,
             "recurrent": recurrent, "env_steps_per_s": round(env_sps, 1),
             "env_steps_per_s_before_after": [round(env_before, 1), round(env_after, 1)],
             "ppo_steps_per_s": round(ppo_sps, 1),

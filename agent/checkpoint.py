@@ -63,7 +63,7 @@ def save_model(model: BaseAlgorithm, path: str | Path, agent: AgentConfig | None
 _REBUILT = {"policy_class", "policy_kwargs", "observation_space", "action_space", "lr_schedule", "clip_range",
             "clip_range_vf", "learning_rate", "rollout_buffer_class"}
 _DROPPED = {"_last_obs", "_last_original_obs", "_last_episode_starts", "_last_lstm_states", "ep_info_buffer",
-            "ep_success_buffer", "action_noise"}
+            "ep_success_buffer", "action_noise", "_phase", "_held"}  # the last two: agent.episodes' per-env state
 _NOT_RESTORED = {"tensorboard_log", "verbose", "device", "env", "policy", "rollout_buffer", "_logger",
                  "_custom_logger", "_vec_normalize_env"}
 
@@ -147,12 +147,12 @@ def _space(field: dict[str, Any], what: str, p: Path) -> Any:
 
 
 def load_checkpoint(path: str | Path, agent: AgentConfig | None = None, venv: VecEnv | None = None,
-                    trust_pickle: bool = False) -> BaseAlgorithm:
+                    trust_pickle: bool = False, device: str = "cpu") -> BaseAlgorithm:
     """Load a PPO / RecurrentPPO checkpoint written by this project without running code from the file.
 
     ``agent``: the learner's config (default: :func:`checkpoint_agent`); ``venv``: envs to continue training on
     (their spaces must match); ``trust_pickle``: use SB3's own (unpickling) loader, with a warning. Any failure is a
-    :class:`CheckpointError` and nothing is written.
+    :class:`CheckpointError` and nothing is written. ``device``: the torch device the learner continues on.
     """
     from stable_baselines3.common.save_util import load_from_zip_file
 
@@ -191,7 +191,7 @@ def load_checkpoint(path: str | Path, agent: AgentConfig | None = None, venv: Ve
     lr = data.get("learning_rate")
     try:
         _, params, torch_vars = load_from_zip_file(p, load_data=False, device="cpu")  # weights_only=True inside
-        model = cls(policy=policy_class, env=venv, device="cpu", _init_setup_model=False)
+        model = cls(policy=policy_class, env=venv, device=device, _init_setup_model=False)
         model.__dict__.update(plain)
         model.__dict__.update(
             observation_space=obs_space, action_space=act_space, policy_kwargs=policy_kwargs,
@@ -201,7 +201,7 @@ def load_checkpoint(path: str | Path, agent: AgentConfig | None = None, venv: Ve
         if venv is not None:
             model.n_envs = venv.num_envs
         model._setup_model()
-        model.set_parameters(params, exact_match=True, device="cpu")
+        model.set_parameters(params, exact_match=True, device=device)
     except Exception as e:  # noqa: BLE001 - any mismatch between the file and the config means the same here
         raise CheckpointError(f"checkpoint {str(p)!r} does not match the agent config or envs it is loaded with "
                               f"({type(e).__name__}: {e}); was the curriculum's resolution, encoder, frame_stack "

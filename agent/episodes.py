@@ -21,15 +21,32 @@ entropy bonus do not act on the policy (docs/permanence.md: 34–46% of the loss
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Generator
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import torch as th
 from sb3_contrib.common.recurrent.buffers import RecurrentRolloutBuffer
-from sb3_contrib.common.recurrent.type_aliases import RecurrentRolloutBufferSamples, RNNStates
+from sb3_contrib.common.recurrent.type_aliases import RNNStates
 
+from agent.auxiliary import phase_code, sighting, train_with_aux, trial_labels
 from agent.rollout import WorkerRolloutRecurrentPPO
+
+class EpisodeSamples(NamedTuple):
+    """sb3-contrib's ``RecurrentRolloutBufferSamples`` plus each step's auxiliary label (:mod:`agent.auxiliary`)."""
+
+    observations: th.Tensor
+    actions: th.Tensor
+    old_values: th.Tensor
+    old_log_prob: th.Tensor
+    advantages: th.Tensor
+    returns: th.Tensor
+    lstm_states: RNNStates
+    episode_starts: th.Tensor
+    mask: th.Tensor
+    aux_labels: th.Tensor
+
 
 _FLAT = ("observations", "actions", "values", "log_probs", "advantages", "returns", "hidden_states_pi",
          "cell_states_pi", "hidden_states_vf", "cell_states_vf", "episode_starts")
@@ -46,7 +63,10 @@ class EpisodeSequenceBuffer(RecurrentRolloutBuffer):
         self.max_prefix = max_prefix
         self.pending_frozen: np.ndarray | None = None
         """Per env: the observation being added was taken while the infant is held still (set by the learner)."""
+        self.pending_aux: np.ndarray | None = None
+        """Per env: (phase code of the observation being added, sighting of its step) (set by the learner)."""
         self._prefix: list[np.ndarray] = []
+        self._prefix_aux: list[np.ndarray] = []
         self._prefix_open = np.zeros(0, bool)
         self.stats: dict[str, float] = {}
         super().__init__(*args, **kwargs)
@@ -56,13 +76,17 @@ class EpisodeSequenceBuffer(RecurrentRolloutBuffer):
             self._keep_prefixes()
         elif not self._prefix:
             self._prefix = [np.zeros((0, *self.obs_shape), np.uint8) for _ in range(self.n_envs)]
+            self._prefix_aux = [np.zeros((0, 2), np.int8) for _ in range(self.n_envs)]
             self._prefix_open = np.zeros(self.n_envs, bool)
         super().reset()
         self.frozen = np.zeros((self.buffer_size, self.n_envs), np.float32)
+        self.aux = np.full((self.buffer_size, self.n_envs, 2), -1, np.int8)
 
     def add(self, *args: Any, **kwargs: Any) -> None:
         if self.pending_frozen is not None:
             self.frozen[self.pos] = self.pending_frozen
+        if self.pending_aux is not None:
+            self.aux[self.pos] = self.pending_aux
         super().add(*args, **kwargs)
 
     def _empty(self) -> np.ndarray:
@@ -77,18 +101,19 @@ class EpisodeSequenceBuffer(RecurrentRolloutBuffer):
 
     def _keep_prefixes(self) -> None:
         """Keep, per env, the observations of the episode still running at the rollout's end, from its start."""
-        obs, starts = self._per_env("observations"), self._per_env("episode_starts")
+        obs, starts, aux = self._per_env("observations"), self._per_env("episode_starts"), self._per_env("aux")
         for e in range(self.n_envs):
             s = np.flatnonzero(starts[e] > 0.5)
             if len(s):
-                kept = obs[e, s[-1]:].copy()
+                kept, kept_aux = obs[e, s[-1]:].copy(), aux[e, s[-1]:].copy()
             elif self._prefix_open[e]:  # the episode began in an earlier rollout, whose part is kept
-                kept = np.concatenate([self._prefix[e], obs[e]])
+                kept, kept_aux = np.concatenate([self._prefix[e], obs[e]]), np.concatenate([self._prefix_aux[e], aux[e]])
             else:
-                kept = None
+                kept = kept_aux = None
             # not kept, or too long: that episode's next segment starts from the stored state, as in sb3-contrib
             self._prefix_open[e] = kept is not None and len(kept) <= self.max_prefix
             self._prefix[e] = kept if self._prefix_open[e] else self._empty()
+            self._prefix_aux[e] = kept_aux if self._prefix_open[e] else np.zeros((0, 2), np.int8)
 
     def _flatten(self) -> None:
         for name in ("hidden_states_pi", "cell_states_pi", "hidden_states_vf", "cell_states_vf"):
@@ -96,10 +121,12 @@ class EpisodeSequenceBuffer(RecurrentRolloutBuffer):
         for name in _FLAT:
             self.__dict__[name] = self.swap_and_flatten(self.__dict__[name])
         self.frozen = self.swap_and_flatten(self.frozen)
+        self.aux = self.swap_and_flatten(self.aux)
         self.generator_ready = True
 
     def _segments(self) -> list[tuple[int, int, np.ndarray, bool]]:
-        """``(flat_start, length, prefix_obs, from_episode_start)`` per segment (env-major flat indices)."""
+        """``(flat_start, length, prefix_obs, from_episode_start)`` per segment (env-major flat indices); the
+        prefix's phase codes and sightings in ``self._segment_aux`` by flat start."""
         starts = self.episode_starts.reshape(self.n_envs, self.buffer_size)
         segs = []
         for e in range(self.n_envs):
@@ -109,43 +136,49 @@ class EpisodeSequenceBuffer(RecurrentRolloutBuffer):
                     prefix = self._prefix[e] if self._prefix_open[e] else None
                     segs.append((e * self.buffer_size, b, prefix if prefix is not None else
                                  self._empty(), prefix is not None))
+                    self._segment_aux[e * self.buffer_size] = self._prefix_aux[e] if prefix is not None else \
+                        np.zeros((0, 2), np.int8)
                 else:
                     segs.append((e * self.buffer_size + a, b - a, self._empty(), True))
         return segs
 
-    def get(self, batch_size: int | None = None) -> Generator[RecurrentRolloutBufferSamples, None, None]:
+    def get(self, batch_size: int | None = None) -> Generator[EpisodeSamples, None, None]:
         assert self.full, "Rollout buffer must be full before sampling from it"
         if not self.generator_ready:
             self._flatten()
         total = self.buffer_size * self.n_envs
         batch_size = total if batch_size is None else batch_size
+        self._segment_aux: dict[int, np.ndarray] = {}
         segs = self._segments()
         self.stats = {"sequences": len(segs), "from_episode_start": float(np.mean([s[3] for s in segs])),
                       "prefix_steps": float(sum(len(s[2]) for s in segs))}
         order = np.random.permutation(len(segs))
-        group: list[tuple[int, int, np.ndarray, bool]] = []
+        groups: list[list[tuple[int, int, np.ndarray, bool]]] = [[]]
         steps = 0
         for i in order:
-            group.append(segs[i])
-            steps += segs[i][1]
             if steps >= batch_size:
-                yield from self._nonempty(group)
-                group, steps = [], 0
-        if group:
+                groups.append([])
+                steps = 0
+            groups[-1].append(segs[i])
+            steps += segs[i][1]
+        if len(groups) > 1 and steps < batch_size // 2:  # a leftover of a few steps joins the group before it
+            groups[-2] += groups.pop()  # (a 1-step minibatch has no advantage std: NaN weights)
+        for group in groups:
             yield from self._nonempty(group)
 
-    def _nonempty(self, group: list[tuple[int, int, np.ndarray, bool]]) -> Generator[RecurrentRolloutBufferSamples]:
+    def _nonempty(self, group: list[tuple[int, int, np.ndarray, bool]]) -> Generator[EpisodeSamples]:
         """The group's samples, unless every step is masked (no loss term: its means would be NaN)."""
         if any(self.frozen[a:a + n].min() < 0.5 for a, n, _, _ in group):
             yield self._samples(group)
 
-    def _samples(self, group: list[tuple[int, int, np.ndarray, bool]]) -> RecurrentRolloutBufferSamples:
+    def _samples(self, group: list[tuple[int, int, np.ndarray, bool]]) -> EpisodeSamples:
         n_seq = len(group)
         max_len = max(len(p) + n for _, n, p, _ in group)
         obs = np.zeros((n_seq, max_len, *self.obs_shape), self.observations.dtype)
         act = np.zeros((n_seq, max_len, *self.actions.shape[1:]), np.float32)
         cols = {k: np.zeros((n_seq, max_len), np.float32) for k in ("values", "log_probs", "advantages", "returns",
                                                                      "episode_starts", "mask")}
+        labels = np.full((n_seq, max_len), -1, np.int64)
         first = np.array([a for a, _, _, _ in group])
         for j, (a, n, prefix, from_start) in enumerate(group):
             k = len(prefix)
@@ -155,19 +188,23 @@ class EpisodeSequenceBuffer(RecurrentRolloutBuffer):
                 cols[name][j, k:k + n] = self.__dict__[name][a:a + n].reshape(-1)
             cols["episode_starts"][j, 0] = 1.0 if from_start else 0.0
             cols["mask"][j, k:k + n] = 1.0 - self.frozen[a:a + n].reshape(-1)
+            if from_start:  # a trial's label needs its steps from the episode's start (see agent.auxiliary)
+                aux = np.concatenate([self._segment_aux.get(a, np.zeros((0, 2), np.int8)), self.aux[a:a + n]])
+                labels[j, :k + n] = trial_labels(aux[:, 0], aux[:, 1])
 
         def states(name: str) -> th.Tensor:  # (n_seq, layers, h) stored at each sequence's first step
             return self.to_torch(self.__dict__[name][first].swapaxes(0, 1)).contiguous()
 
         t = self.to_torch
-        return RecurrentRolloutBufferSamples(
+        return EpisodeSamples(
             observations=t(obs.reshape(n_seq * max_len, *self.obs_shape)),
             actions=t(act.reshape(n_seq * max_len, *self.actions.shape[1:])),
             old_values=t(cols["values"].reshape(-1)), old_log_prob=t(cols["log_probs"].reshape(-1)),
             advantages=t(cols["advantages"].reshape(-1)), returns=t(cols["returns"].reshape(-1)),
             lstm_states=RNNStates((states("hidden_states_pi"), states("cell_states_pi")),
                                   (states("hidden_states_vf"), states("cell_states_vf"))),
-            episode_starts=t(cols["episode_starts"].reshape(-1)), mask=t(cols["mask"].reshape(-1)))
+            episode_starts=t(cols["episode_starts"].reshape(-1)), mask=t(cols["mask"].reshape(-1)),
+            aux_labels=th.as_tensor(labels.reshape(-1), device=self.device))
 
 
 HELD_PHASES = ("show", "hide", "delay")
@@ -178,11 +215,15 @@ not say: a free delay counts as held here)."""
 class EpisodeRecurrentPPO(WorkerRolloutRecurrentPPO):
     """:class:`~agent.rollout.WorkerRolloutRecurrentPPO` training on :class:`EpisodeSequenceBuffer` sequences.
 
-    ``mask_frozen`` (class attribute, set by :func:`agent.policy.build_model` from ``agent.mask_frozen``): leave
-    held-still steps out of the losses. Whether the *next* observation is held is read from the public
-    ``info["phase"]`` of each step (a new battery episode starts held)."""
+    Class attributes (set by :func:`learner_class` from the agent config, so a checkpoint loads into the same
+    learner): ``mask_frozen``: leave held-still steps out of the PPO losses; ``aux_weight`` / ``aux_source``: the
+    auxiliary loss on the LSTM states (:mod:`agent.auxiliary`; 0 = off). Whether the *next* observation is held,
+    and its phase, are read from the public ``info["phase"]`` of each step (a new battery episode starts held, in
+    ``show``)."""
 
     mask_frozen: bool = False
+    aux_weight: float = 0.0
+    aux_source: str = "reveal"
 
     def _setup_model(self) -> None:
         super()._setup_model()
@@ -193,29 +234,49 @@ class EpisodeRecurrentPPO(WorkerRolloutRecurrentPPO):
             self.n_steps, self.observation_space, self.action_space, old.hidden_state_shape, self.device,
             gamma=self.gamma, gae_lambda=self.gae_lambda, n_envs=self.n_envs)
 
+    def _excluded_save_params(self) -> list[str]:
+        return [*super()._excluded_save_params(), "_phase", "_held"]  # per-env rollout state, rebuilt on the go
+
     def _update_info_buffer(self, infos: list[dict[str, Any]], dones: np.ndarray | None = None) -> None:
         # both rollout loops call this after each step and before filing it: file the current observation's
-        # flag, then work out the next observation's from this step's info
+        # flags, then work out the next observation's from this step's info
         super()._update_info_buffer(infos, dones)
+        buf = self.rollout_buffer
+        done = np.zeros(len(infos), bool) if dones is None else np.asarray(dones, bool)
+        first = getattr(self, "_phase", None) is None
+        if first:  # the first step of training: a battery episode starts held, in show
+            self._phase = np.array([0 if "phase" in info else -1 for info in infos])
+        if self.aux_weight and isinstance(buf, EpisodeSequenceBuffer):
+            seen = [sighting(info, self.aux_source) for info in infos]
+            buf.pending_aux = np.stack([self._phase, seen], axis=1).astype(np.int8)
+        self._phase = np.array([(0 if d else phase_code(info)) if "phase" in info else -1
+                                for info, d in zip(infos, done)])
         if not self.mask_frozen:
             return
-        held = getattr(self, "_held", None)
-        buf = self.rollout_buffer
         if isinstance(buf, EpisodeSequenceBuffer):
-            if held is None:  # the first step of training: a battery episode starts held
+            held = getattr(self, "_held", None)
+            if held is None:
                 held = np.array(["phase" in info for info in infos])
             buf.pending_frozen = held.astype(np.float32)
-        done = np.zeros(len(infos), bool) if dones is None else np.asarray(dones, bool)
         self._held = np.array([("phase" in info) and (bool(d) or info["phase"] in HELD_PHASES)
                                for info, d in zip(infos, done)])
 
     def train(self) -> None:
-        super().train()
+        if self.aux_weight:
+            train_with_aux(self, self.aux_weight)
+        else:
+            super().train()
         for k, v in self.rollout_buffer.stats.items():
             self.logger.record(f"sequences/{k}", v)
 
 
-class MaskFrozenEpisodeRecurrentPPO(EpisodeRecurrentPPO):
-    """:class:`EpisodeRecurrentPPO` with ``mask_frozen`` (``agent.mask_frozen: true``)."""
-
-    mask_frozen = True
+@functools.cache
+def learner_class(mask_frozen: bool = False, aux_weight: float = 0.0, aux_source: str = "reveal") \
+        -> type[EpisodeRecurrentPPO]:
+    """The :class:`EpisodeRecurrentPPO` with these settings (one class per setting, so loading finds it again)."""
+    if not (mask_frozen or aux_weight):
+        return EpisodeRecurrentPPO
+    name = "EpisodeRecurrentPPO" + ("MaskFrozen" if mask_frozen else "") + (f"Aux_{aux_source}" if aux_weight
+                                                                           else "")
+    return type(name, (EpisodeRecurrentPPO,), {"mask_frozen": mask_frozen, "aux_weight": aux_weight,
+                                               "aux_source": aux_source, "__module__": __name__})

@@ -3,7 +3,9 @@
     python -m agent.experiment --curriculum curriculum/default.yaml --target occluder --seeds 0 1 --out runs/exp
 
 ``shared``: the curriculum runs up to and including ``--target`` (the target starts from the previous stage's
-encoder, with the curriculum's transfer mode). ``scratch``: only the target stage, with a fresh encoder. Writes
+encoder, with the curriculum's transfer mode). ``scratch``: only the target stage, with a fresh encoder.
+``pretrained`` (with ``--pretrained PATH``): only the target stage, its encoder started from a self-supervised one
+(``python -m agent.pretrain``; :mod:`agent.pretrain`) with the stage's transfer mode. Writes
 ``results.json``, ``transfer.png`` (steps to graduate) and ``curves.png`` (held-out success of the target stage
 against its env steps, every arm and seed) into ``--out``; ``--plot-only`` redraws them from a finished run.
 ``--ray local`` (or ``auto``: the cluster in ``RAY_ADDRESS``) runs the arms × seeds as Ray tasks
@@ -25,14 +27,22 @@ from agent.runner import RunOptions, run_curriculum
 from curriculum.config import CurriculumConfig, load_curriculum
 
 
-def variants(cfg: CurriculumConfig, target: str, seed: int) -> dict[str, CurriculumConfig]:
-    """The two arms for one seed."""
+def variants(cfg: CurriculumConfig, target: str, seed: int,
+             pretrained: str | None = None) -> dict[str, CurriculumConfig]:
+    """The arms for one seed: shared, scratch and, given an encoder (``agent.pretrain``), pretrained (the target
+    stage alone, its encoder started from that file with the stage's transfer mode, finetune if it is scratch)."""
     idx = [s.name for s in cfg.stages].index(target)
     shared = dataclasses.replace(cfg, seed=seed, stages=cfg.stages[: idx + 1])
     scratch_stage = dataclasses.replace(cfg.stages[idx], transfer="scratch")
     scratch = dataclasses.replace(cfg, seed=seed, stages=(scratch_stage,),
                                   agent=dataclasses.replace(cfg.agent, init_encoder=None))
-    return {"shared": shared, "scratch": scratch}
+    arms = {"shared": shared, "scratch": scratch}
+    if pretrained is not None:
+        mode = "finetune" if cfg.stages[idx].transfer == "scratch" else cfg.stages[idx].transfer
+        stage = dataclasses.replace(cfg.stages[idx], encoder=pretrained, transfer=mode)
+        arms["pretrained"] = dataclasses.replace(cfg, seed=seed, stages=(stage,),
+                                                 agent=dataclasses.replace(cfg.agent, init_encoder=None))
+    return arms
 
 
 def run_trial(cfg: CurriculumConfig, arm: str, seed: int, run_dir: Path, n_envs: int) -> dict:
@@ -54,11 +64,19 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
     p.add_argument("--out", required=True)
     add_dataclass_options(p, RunOptions, only=("n_envs",))
-    p.add_argument("--arms", nargs="+", choices=("shared", "scratch"), default=["shared", "scratch"],
-                   help="which arms to run (e.g. only 'shared' for another transfer mode of the same target)")
+    p.add_argument("--arms", nargs="+", choices=("shared", "scratch", "pretrained"), default=None,
+                   help="which arms to run (e.g. only 'shared' for another transfer mode of the same target); "
+                        "default: shared and scratch, and pretrained with --pretrained")
+    p.add_argument("--pretrained", default=None,
+                   help="an encoder.pt or a folder holding one (python -m agent.pretrain, models/world-model): adds "
+                        "the 'pretrained' arm")
     p.add_argument("--plot-only", action="store_true", help="only redraw the plots from --out/results.json")
     sweep.add_arguments(p)
     a = p.parse_args(argv)
+    if a.arms is None:
+        a.arms = ["shared", "scratch"] + (["pretrained"] if a.pretrained else [])
+    if "pretrained" in a.arms and not a.pretrained:
+        p.error("the 'pretrained' arm needs --pretrained PATH (an encoder.pt or a folder holding one)")
     cfg = load_curriculum(a.curriculum)
     out = Path(a.out)
     if a.target not in [s.name for s in cfg.stages]:
@@ -71,7 +89,8 @@ def main(argv: list[str] | None = None) -> int:
     results = [r for r in done if r["seed"] not in a.seeds or r["arm"] not in a.arms]
     trials = [sweep.Trial(out / f"{arm}_seed{seed}", {"arm": arm, "seed": seed},
                           functools.partial(run_trial, c, arm, seed, out / f"{arm}_seed{seed}", a.n_envs))
-              for seed in a.seeds for arm, c in variants(cfg, a.target, seed).items() if arm in a.arms]
+              for seed in a.seeds for arm, c in variants(cfg, a.target, seed, a.pretrained).items()
+              if arm in a.arms]
     failed = []
 
     def record(trial: sweep.Trial, row: dict | None, error: str | None) -> None:

@@ -41,27 +41,69 @@ def make_env_fn(env_id: str, kwargs: dict[str, Any], render_mode: str | None = N
 
 def make_vec_env(stage: StageConfig, env_ids: list[str], n_envs: int, width: int, height: int, backend: str,
                  agent: AgentConfig, subprocess: bool = True, seed: int | None = None,
-                 batched: bool = True) -> VecEnv:
+                 batched: bool = True, earlier: tuple[StageConfig, ...] = (), sim: str = "mujoco", device: str = "cpu",
+                 warp_homes: int = 0) -> VecEnv:
     """``n_envs`` envs of a stage (ids round-robin).
 
     With ``batched`` (the default) on MuJoCo, one env id and an even ``n_envs``, the worlds run as
     :class:`agent.vec_env.SubprocBatchedVecEnv`: two processes (one per core) of ``n_envs // 2`` worlds rendered
     as one batch each, the fast path. Otherwise each env is its own ``SubprocVecEnv`` process (forkserver: EGL
-    is not fork-safe), or all run in-process without ``subprocess``.
+    is not fork-safe), or all run in-process without ``subprocess``. With ``stage.rehearsal``, that share of the
+    envs (the last ones) replays the ``earlier`` stages' ids and options. ``sim="warp"``: all worlds in one MuJoCo
+    Warp batch in this process on ``device`` (:class:`env.warp_vector.WarpVectorEnv`; one env id and options, no
+    privileged wrapper; ``warp_homes`` > 0: a bank of that many homes).
     """
-    kw = stage.make_kwargs(width, height, backend)
+    specs = env_specs(stage, env_ids, n_envs, width, height, backend, agent, earlier)
+    if sim == "warp":
+        return _warp_vec_env(specs, agent, seed, device, warp_homes)
     # a privileged run needs its wrapper on every env: the per-env paths below
-    if batched and subprocess and not agent.privileged and backend == "mujoco" and len(set(env_ids)) == 1 \
-            and n_envs >= 2 and n_envs % 2 == 0:
+    if batched and subprocess and not agent.privileged and backend == "mujoco" and n_envs >= 2 and n_envs % 2 == 0:
         from agent.vec_env import SubprocBatchedVecEnv
-        venv: VecEnv = SubprocBatchedVecEnv(n_envs // 2, 2, env_ids[0], **kw)
+        one = all(sp == specs[0] for sp in specs)
+        venv: VecEnv = SubprocBatchedVecEnv(n_envs // 2, 2, specs[0][0], **specs[0][1]) if one else \
+            SubprocBatchedVecEnv(n_envs // 2, 2, specs=specs)
     elif subprocess and n_envs > 1:
-        fns = [make_env_fn(env_ids[i % len(env_ids)], kw, privileged=agent.privileged) for i in range(n_envs)]
+        fns = [make_env_fn(i, kw, privileged=agent.privileged) for i, kw in specs]
         method = "forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn"
         venv = SubprocVecEnv(fns, start_method=method)
     else:
-        venv = DummyVecEnv([make_env_fn(env_ids[i % len(env_ids)], kw, privileged=agent.privileged)
-                            for i in range(n_envs)])
+        venv = DummyVecEnv([make_env_fn(i, kw, privileged=agent.privileged) for i, kw in specs])
+    if seed is not None:
+        venv.seed(seed)
+    if agent.frame_stack > 1:
+        venv = VecFrameStack(venv, agent.frame_stack)
+    return venv
+
+
+def env_specs(stage: StageConfig, env_ids: list[str], n_envs: int, width: int, height: int, backend: str,
+              agent: AgentConfig, earlier: tuple[StageConfig, ...] = ()) -> list[tuple[str, dict[str, Any]]]:
+    """(env id, ``gym.make`` options) of each training env: the stage's ids round-robin, then its rehearsal share
+    (``round(rehearsal * n_envs)`` envs, at least one when on) cycling over the earlier stages' ids."""
+    def options(s: StageConfig) -> dict[str, Any]:
+        kw = s.make_kwargs(width, height, backend)
+        if agent.aux_reveal > 0:  # the reveal-prediction loss's label (env.reveal)
+            kw["reveal_label"] = True
+        return kw
+
+    n_old = min(n_envs - 1, max(1, round(stage.rehearsal * n_envs))) if stage.rehearsal > 0 and earlier else 0
+    kw = options(stage)
+    specs = [(env_ids[i % len(env_ids)], kw) for i in range(n_envs - n_old)]
+    replay = [(i, options(s)) for s in earlier for i in s.env_ids]
+    return specs + [replay[i % len(replay)] for i in range(n_old)]
+
+
+def _warp_vec_env(specs: list[tuple[str, dict[str, Any]]], agent: AgentConfig, seed: int | None, device: str,
+                  homes: int) -> VecEnv:
+    """The ``sim="warp"`` branch of :func:`make_vec_env`."""
+    from agent.vec_env import SB3BatchedVecEnv
+    from env.warp_vector import make_warp
+
+    if any(sp != specs[0] for sp in specs) or agent.privileged or agent.aux_reveal > 0:
+        raise ValueError(f"--sim warp runs one env id and options per stage (no rehearsal) without the privileged "
+                         f"wrapper or the reveal label (it reads a segmentation image); got "
+                         f"{sorted({i for i, _ in specs})}: use --sim mujoco for this stage")
+    env_id, kw = specs[0]
+    venv: VecEnv = SB3BatchedVecEnv(make_warp(len(specs), env_id, device=device, homes=homes or None, **kw))  # type: ignore[arg-type]
     if seed is not None:
         venv.seed(seed)
     if agent.frame_stack > 1:
@@ -95,8 +137,8 @@ def algo_class(agent: AgentConfig) -> type[BaseAlgorithm]:
     processes where the env can run them there (:mod:`agent.rollout`); ``agent.sequences: episode`` trains the
     recurrent one on whole-episode sequences (:mod:`agent.episodes`)."""
     if agent.recurrent and agent.sequences == "episode":
-        from agent.episodes import EpisodeRecurrentPPO, MaskFrozenEpisodeRecurrentPPO
-        return MaskFrozenEpisodeRecurrentPPO if agent.mask_frozen else EpisodeRecurrentPPO
+        from agent.episodes import learner_class
+        return learner_class(agent.mask_frozen, *agent.aux)
     return WorkerRolloutRecurrentPPO if agent.recurrent else WorkerRolloutPPO
 
 
@@ -113,12 +155,16 @@ def policy_spec(agent: AgentConfig) -> tuple[Any, dict[str, Any]]:
     }
     if agent.recurrent:
         policy_kwargs["lstm_hidden_size"] = agent.lstm_hidden_size
+        if agent.aux[0] > 0:
+            from agent.auxiliary import AUX_CLASSES
+            policy_kwargs["aux_classes"] = AUX_CLASSES
     policy = InfantLstmPolicy if agent.recurrent else ("MultiInputPolicy" if agent.privileged else "CnnPolicy")
     return policy, policy_kwargs
 
 
-def build_model(agent: AgentConfig, venv: VecEnv, seed: int, tensorboard_log: str | None) -> BaseAlgorithm:
-    """A fresh learner whose features extractor is an :class:`InfantEncoder`."""
+def build_model(agent: AgentConfig, venv: VecEnv, seed: int, tensorboard_log: str | None,
+                device: str = "cpu") -> BaseAlgorithm:
+    """A fresh learner whose features extractor is an :class:`InfantEncoder`, on torch ``device``."""
     p = agent.ppo
     policy, policy_kwargs = policy_spec(agent)
     n_steps = p.n_steps
@@ -127,7 +173,7 @@ def build_model(agent: AgentConfig, venv: VecEnv, seed: int, tensorboard_log: st
         policy, venv, n_steps=n_steps, batch_size=batch,
         n_epochs=p.n_epochs, learning_rate=p.learning_rate, gamma=p.gamma, gae_lambda=p.gae_lambda,
         clip_range=p.clip_range, ent_coef=p.ent_coef, vf_coef=p.vf_coef, max_grad_norm=p.max_grad_norm,
-        policy_kwargs=policy_kwargs, seed=seed, device="cpu", verbose=0, tensorboard_log=tensorboard_log)
+        policy_kwargs=policy_kwargs, seed=seed, device=device, verbose=0, tensorboard_log=tensorboard_log)
 
 
 def encoder_of(model: BaseAlgorithm) -> InfantEncoder:
@@ -137,15 +183,27 @@ def encoder_of(model: BaseAlgorithm) -> InfantEncoder:
     return enc
 
 
-def apply_transfer(model: BaseAlgorithm, mode: str, encoder_path: str | Path | None) -> dict[str, Any]:
-    """Start ``model``'s encoder from ``encoder_path`` per transfer ``mode`` (scratch / no path: keep fresh)."""
+def apply_transfer(model: BaseAlgorithm, mode: str, encoder_path: str | Path | None,
+                   source: BaseAlgorithm | None = None) -> dict[str, Any]:
+    """Start ``model``'s encoder from ``encoder_path`` per transfer ``mode`` (scratch / no path: keep fresh);
+    ``policy``: the whole policy (encoder, LSTMs, heads) of ``source``, the previous stage's learner loaded from the
+    ``model.zip`` beside that encoder (:func:`policy_source`)."""
     enc = encoder_of(model)
     if mode == "scratch" or encoder_path is None:
         return {"transfer": "scratch", "from": None}
+    if mode == "policy":
+        assert source is not None, "transfer: policy needs the previous stage's learner"
+        model.policy.load_state_dict(source.policy.state_dict())
+        return {"transfer": "policy", "from": str(policy_source(encoder_path))}
     meta = load_encoder(enc, encoder_path)
     if mode == "freeze":
         set_trainable(enc, False)
     return {"transfer": mode, "from": str(encoder_path), "source_meta": meta}
+
+
+def policy_source(encoder_path: str | Path) -> Path:
+    """Where ``transfer: policy`` takes the previous stage's whole policy: the ``model.zip`` beside its encoder."""
+    return Path(encoder_path).parent / "model.zip"
 
 
 class FreezeSchedule(BaseCallback):

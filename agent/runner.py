@@ -33,6 +33,7 @@ from typing import Any
 from stable_baselines3.common.callbacks import BaseCallback, CallbackList
 
 from agent.checkpoint import (
+    CheckpointError,
     append_jsonl,
     checkpoint_steps,
     load_checkpoint,
@@ -46,7 +47,8 @@ from agent.checkpoint import (
 from agent.encoder import save_encoder
 from agent.evaluation import Evaluator
 from agent.interrupt import StopOnInterrupt, deferred_interrupt
-from agent.policy import FreezeSchedule, TorchThreads, apply_transfer, build_model, encoder_of, make_vec_env
+from agent.policy import (FreezeSchedule, TorchThreads, apply_transfer, build_model, encoder_of, make_vec_env,
+                          policy_source)
 from agent.resume import fresh_episodes, get_rng_state, set_rng_state
 from agent.seeds import train_seed
 from agent.process_state import torch_threads
@@ -74,6 +76,16 @@ class RunOptions:
     """Batch the worlds of each process (see :func:`agent.policy.make_vec_env`); off: one process per env."""
     backend: str = field(default="mujoco", metadata={"choices": ("mujoco", "habitat")})
     """Simulator backend passed to every env."""
+    sim: str = field(default="mujoco", metadata={"choices": ("mujoco", "warp")})
+    """Where the training worlds step and render: ``mujoco`` (C MuJoCo + OpenGL in env processes) or ``warp``
+    (all ``n_envs`` worlds in one MuJoCo Warp batch in this process: :mod:`env.warp_vector`; evaluations stay
+    on the EGL env)."""
+    device: str = field(default="cpu", metadata={"choices": ("cpu", "cuda", "auto")})
+    """Device of the learner and, with ``--sim warp``, of the Warp worlds: ``cuda`` needs a CUDA GPU (and a CUDA
+    torch); ``auto`` takes the GPU when there is one."""
+    warp_homes: int = 0
+    """With ``--sim warp``: 0 = every world draws its own homes (as ``--sim mujoco``), K = the worlds share a
+    bank of K homes (world i in home i mod K; one Warp batch per home: the fast layout on a GPU)."""
     resume: bool = False
     """Continue an interrupted run in the same folder."""
     progress: bool = True
@@ -166,7 +178,7 @@ class StageCallback(BaseCallback):
         n = self.model.num_timesteps
         graduated = res.success_rate >= g.threshold and n >= g.min_steps
         row = {"step": n, "wall_s": self._elapsed(), **res.as_dict()}
-        if self.cfg.agent.privileged:  # an upper bound, never a memory result: said beside every number
+        if self.cfg.agent.uses_privileged:  # an upper bound, never a memory result: said beside every number
             row["privileged"] = True
         append_jsonl(self.sdir / "evals.jsonl", row)
         self.logger.record("eval/success_rate", res.success_rate)
@@ -198,9 +210,47 @@ def run_curriculum(cfg: CurriculumConfig, out: str | Path, opts: RunOptions) -> 
     ``opts.torch_threads`` threads meanwhile (one while collecting rollouts) and with its previous count after.
     The folder is locked meanwhile (:func:`run_lock`)."""
     out = Path(out)
+    opts.device = resolve_device(opts)  # a missing GPU is an error before anything is written
     check_curriculum_envs(cfg)  # every stage's ids and options, before anything trains
+    if opts.warp_homes < 0:
+        raise RunError(f"--warp-homes {opts.warp_homes}: use 0 (a home per world) or a bank size >= 1")
+    if opts.sim == "warp":
+        for index, stage in enumerate(cfg.stages):
+            ids = check_stage_env_ids(stage)
+            rehearsal = stage.rehearsal > 0 and index > 0
+            if len(set(ids)) != 1 or cfg.agent.privileged or rehearsal:
+                why = "a privileged agent" if cfg.agent.privileged else "rehearsal" if rehearsal else f"ids {ids}"
+                raise RunError(f"--sim warp trains one env id per stage, without rehearsal or the privileged wrapper; "
+                               f"stage {stage.name!r} has {why}: use --sim mujoco")
     with run_lock(out, cfg, opts), torch_threads(opts.torch_threads):
         return _run_stages(cfg, out, opts)
+
+
+def resolve_device(opts: RunOptions) -> str:
+    """``opts.device`` as a torch device name (``auto`` resolved); a RunError saying how to fix a missing GPU."""
+    import torch
+
+    cuda = torch.cuda.is_available()
+    if opts.sim == "warp":
+        try:
+            from env.warp_vector import warp_device
+
+            warp = warp_device(opts.device)
+        except ImportError as e:
+            raise RunError(f"--sim warp: {e}") from e
+        except ValueError as e:
+            raise RunError(f"--device {opts.device}: Warp finds no CUDA GPU here; use --device cpu (slow: Warp's "
+                           "CPU device) or run on a GPU machine") from e
+        if warp.startswith("cuda") and not cuda:
+            raise RunError(f"--device {opts.device}: Warp sees a GPU but torch has no CUDA; install a CUDA torch "
+                           "build, or use --device cpu")
+        return "cuda" if warp.startswith("cuda") else "cpu"
+    if opts.device == "auto":
+        return "cuda" if cuda else "cpu"
+    if opts.device == "cuda" and not cuda:
+        raise RunError("--device cuda: torch finds no CUDA GPU (a CPU build or no driver); use --device cpu, or "
+                       "install a CUDA torch on a GPU machine")
+    return opts.device
 
 
 LOCK_NAME = "trainer.lock"
@@ -308,6 +358,17 @@ def _curriculum_changes(old: dict[str, Any], cfg: CurriculumConfig, out: Path) -
     return changes
 
 
+def _policy_source(mode: str, prev_encoder: str | None, cfg: CurriculumConfig) -> Any:
+    """The previous stage's learner for ``transfer: policy`` (None for the other modes)."""
+    if mode != "policy" or prev_encoder is None:
+        return None
+    source = policy_source(prev_encoder)
+    if not source.is_file():
+        raise CheckpointError(f"transfer: policy needs the previous stage's model.zip; {str(source)!r} does not "
+                              "exist (the first stage cannot use it with agent.init_encoder)")
+    return load_checkpoint(source, cfg.agent)
+
+
 def _run_stage(cfg: CurriculumConfig, index: int, stage: StageConfig, sdir: Path, prev_encoder: str | None,
                opts: RunOptions) -> dict[str, Any]:
     env_ids = check_stage_env_ids(stage)
@@ -320,11 +381,12 @@ def _run_stage(cfg: CurriculumConfig, index: int, stage: StageConfig, sdir: Path
     resumed = ckpt.exists()
     state = _resume_state(cfg, index, stage, sdir, env_ids) if resumed else None
     venv = make_vec_env(stage, env_ids, opts.n_envs, cfg.width, cfg.height, opts.backend, cfg.agent,
-                        subprocess=opts.subprocess, seed=train_seed(cfg.seed, 1000 * index), batched=opts.batched)
+                        subprocess=opts.subprocess, seed=train_seed(cfg.seed, 1000 * index), batched=opts.batched,
+                        earlier=cfg.stages[:index], sim=opts.sim, device=opts.device, warp_homes=opts.warp_homes)
     evaluator = None
     try:
         if state is not None:
-            model = load_checkpoint(ckpt, cfg.agent, venv, trust_pickle=opts.trust_pickle)
+            model = load_checkpoint(ckpt, cfg.agent, venv, trust_pickle=opts.trust_pickle, device=opts.device)
             if model.num_timesteps != state["num_timesteps"]:  # killed between writing the zip and its json
                 print(f"resume: checkpoint.zip is at step {model.num_timesteps}, checkpoint.json at "
                       f"{state['num_timesteps']}; continuing from the zip's step", file=sys.stderr)
@@ -337,10 +399,12 @@ def _run_stage(cfg: CurriculumConfig, index: int, stage: StageConfig, sdir: Path
                 truncate_jsonl(sdir / name, -1)
             if (sdir / "tb").is_dir() and not (sdir / "tb").is_symlink():
                 shutil.rmtree(sdir / "tb")
-            model = build_model(cfg.agent, venv, cfg.seed + index, str(sdir / "tb"))
-            mode = stage.transfer if (index > 0 or cfg.agent.init_encoder) else "scratch"
+            model = build_model(cfg.agent, venv, cfg.seed + index, str(sdir / "tb"), device=opts.device)
+            mode = stage.transfer if (index > 0 or cfg.agent.init_encoder or stage.encoder) else "scratch"
+            source = stage.encoder_file() or prev_encoder  # a stage's own encoder (e.g. pre-trained) comes first
             state = {"num_timesteps": 0, "elapsed_s": 0.0, "eval_s": 0.0, "graduated": False, "finished": False,
-                     "transfer": apply_transfer(model, mode, prev_encoder), "env_ids": env_ids}
+                     "transfer": apply_transfer(model, mode, source, _policy_source(mode, prev_encoder, cfg)),
+                     "env_ids": env_ids}
             save_encoder(encoder_of(model), sdir / "encoder_start.pt", stage=stage.name, when="start")
             write_json(sdir / "stage.json", {"stage": cfg.to_dict()["stages"][index], "env_kwargs": env_kwargs,
                                              "env_ids": env_ids, "agent": cfg.to_dict()["agent"]})
@@ -399,7 +463,7 @@ def _resume_state(cfg: CurriculumConfig, index: int, stage: StageConfig, sdir: P
     steps = checkpoint_steps(sdir / "checkpoint.zip")
     print(f"resume: {str(sdir / 'checkpoint.json')!r} is missing; continuing stage {stage.name!r} from step "
           f"{steps} recorded in checkpoint.zip (wall-time counters restart)", file=sys.stderr)
-    mode = stage.transfer if (index > 0 or cfg.agent.init_encoder) else "scratch"
+    mode = stage.transfer if (index > 0 or cfg.agent.init_encoder or stage.encoder) else "scratch"
     return {"num_timesteps": steps, "elapsed_s": 0.0, "eval_s": 0.0, "graduated": False, "finished": False,
             "transfer": {"transfer": mode, "from": None, "recovered": True}, "env_ids": env_ids}
 
@@ -436,7 +500,7 @@ def _finish_stage(cfg: CurriculumConfig, stage: StageConfig, sdir: Path, model: 
         "transfer": state.get("transfer"), "developmental_stage": stage.stage, "age_months": stage.age_months,
         "algorithm": "RecurrentPPO" if cfg.agent.recurrent else "PPO",
     }
-    if cfg.agent.privileged:
+    if cfg.agent.uses_privileged:
         summary["privileged"] = True
     write_json(sdir / "summary.json", summary)
     return summary

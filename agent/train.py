@@ -9,6 +9,7 @@ and the shared encoder after each stage; see :mod:`agent.runner` for the folder 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 
 from agent.checkpoint import CheckpointError, CorruptFileError
@@ -24,6 +25,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--curriculum", required=True, help="curriculum YAML/TOML, e.g. curriculum/smoke.yaml")
     p.add_argument("--out", required=True, help="run folder, e.g. runs/NAME")
+    p.add_argument("--seed", type=int, default=None,
+                   help="training seed (learner and envs) instead of the curriculum's `seed:`, for several seeds "
+                        "of one curriculum; recorded in the run's curriculum.json")
     add_dataclass_options(p, RunOptions)  # --n-envs, --in-process, --backend, --resume, --until, ... (RunOptions)
     return p.parse_args(argv)
 
@@ -35,6 +39,10 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         cfg = load_curriculum(a.curriculum)
+        if a.seed is not None:
+            if a.seed < 0:
+                raise ConfigError(f"--seed {a.seed}: use a seed >= 0")
+            cfg = dataclasses.replace(cfg, seed=a.seed)
         if a.until is not None:
             cfg.stage(a.until)
         opts = dataclass_from_args(RunOptions, a)

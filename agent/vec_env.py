@@ -17,11 +17,12 @@ import numpy as np
 from stable_baselines3.common.vec_env.base_vec_env import VecEnv
 
 from agent.rollout_protocol import Rollout, RolloutActor
-from env.batched import BatchedInfantEnv, make_batched
+from env.batched import BatchedInfantEnv, make_batched, make_batched_mixed
 
 
 class SB3BatchedVecEnv(VecEnv):
-    """SB3 view of a batch: same-step reset, ``terminal_observation`` and ``TimeLimit.truncated`` in infos, and
+    """SB3 view of a batch (a :class:`BatchedInfantEnv`, or an :class:`env.warp_vector.WarpVectorEnv` with the
+    same ``reset``/``step_same_reset``/``envs``): same-step reset, ``terminal_observation`` and ``TimeLimit.truncated`` in infos, and
     at an episode's end ``info["episode"] = {"r", "l", "t", "is_success"}`` as SB3's ``Monitor`` would add (so
     ``ep_info_buffer`` and the training curves work without wrapping each world)."""
 
@@ -118,14 +119,16 @@ class _Failure:
     error: str
 
 
-def _worker(remote, parent_remote, n_envs: int, env_id: str, kwargs: dict[str, Any]) -> None:
+def _worker(remote, parent_remote, n_envs: int, env_id: str | list[tuple[str, dict[str, Any]]],
+            kwargs: dict[str, Any]) -> None:
     import signal
 
     # Ctrl-C reaches the whole process group: the parent checkpoints and closes us, so do not die mid-message
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     parent_remote.close()
     try:
-        vec = SB3BatchedVecEnv(make_batched(n_envs, env_id, **kwargs))
+        batch = make_batched(n_envs, env_id, **kwargs) if isinstance(env_id, str) else make_batched_mixed(env_id)
+        vec = SB3BatchedVecEnv(batch)
     except Exception as e:  # noqa: BLE001 - the learner reports it as one line
         with contextlib.suppress(OSError):  # the learner may have gone already (another worker failed first)
             remote.send(_Failure(f"{type(e).__name__}: {e}"))
@@ -171,16 +174,21 @@ class SubprocBatchedVecEnv(VecEnv):
     """
 
     def __init__(self, n_envs_per_proc: int, procs: int = 2, env_id: str = "Peekaboo/FindToy-v1",
-                 **kwargs: Any) -> None:
+                 specs: list[tuple[str, dict[str, Any]]] | None = None, **kwargs: Any) -> None:
+        """``specs``: instead of ``env_id`` and ``kwargs``, env ``i``'s id and options (``n_envs_per_proc * procs``
+        of them: a stage mixed with rehearsal worlds)."""
         import multiprocessing as mp
 
+        if specs is not None and len(specs) != n_envs_per_proc * procs:
+            raise ValueError(f"{len(specs)} env specs for {procs} processes x {n_envs_per_proc} worlds")
         ctx = mp.get_context("forkserver")  # EGL contexts are not fork-safe
         self._n = n_envs_per_proc
         self.procs = procs
         self.remotes, self.processes = [], []
-        for _ in range(procs):
+        for i in range(procs):
+            what = env_id if specs is None else specs[i * n_envs_per_proc:(i + 1) * n_envs_per_proc]
             remote, work_remote = ctx.Pipe()
-            p = ctx.Process(target=_worker, args=(work_remote, remote, n_envs_per_proc, env_id, kwargs), daemon=True)
+            p = ctx.Process(target=_worker, args=(work_remote, remote, n_envs_per_proc, what, kwargs), daemon=True)
             p.start()
             work_remote.close()
             self.remotes.append(remote)

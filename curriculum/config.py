@@ -16,9 +16,10 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Literal
 
-TRANSFER_MODES = ("finetune", "freeze", "freeze-then-unfreeze", "scratch")
+TRANSFER_MODES = ("finetune", "freeze", "freeze-then-unfreeze", "scratch", "policy")
 """How a stage starts its encoder: finetune (load previous, train all), freeze (load, never update),
-freeze-then-unfreeze (load, frozen for the first ``unfreeze_after`` of the budget), scratch (fresh weights)."""
+freeze-then-unfreeze (load, frozen for the first ``unfreeze_after`` of the budget), scratch (fresh weights),
+policy (the previous stage's *whole* policy: encoder, LSTMs, heads; the action space is shared)."""
 
 
 class ConfigError(ValueError):
@@ -101,8 +102,26 @@ class AgentConfig:
     """Upper bound only: give the agent the hidden location (a one-hot beside the image, read from the
     simulator; :mod:`agent.privileged`). Every output of such a run says ``privileged``; never for a claim about
     memory or learning from experience."""
+    aux_reveal: float = 0.0
+    """Weight of the *reveal-prediction* loss (self-supervised; needs ``sequences: episode``): from the hiding on,
+    the actor's and critic's LSTM states predict where the infant will see the toy when the caregiver reveals
+    it (:mod:`agent.auxiliary`; the envs get ``reveal_label``). Set the battery stages' ``reveal_view: display``
+    so that every trial is labelled, not only those the infant chose right. 0 = off."""
+    aux_privileged: float = 0.0
+    """Upper bound only: weight of the same loss with the simulator's target index as the label. Every output
+    of such a run says ``privileged``. 0 = off."""
     ppo: PPOConfig = field(default_factory=PPOConfig)
     """PPO hyper-parameters."""
+
+    @property
+    def uses_privileged(self) -> bool:
+        """Whether any simulator-only state (the hidden location) reaches the learner: outputs must say so."""
+        return self.privileged or self.aux_privileged > 0
+
+    @property
+    def aux(self) -> tuple[float, str]:
+        """(weight, label source) of the auxiliary loss; weight 0 = off."""
+        return (self.aux_privileged, "privileged") if self.aux_privileged > 0 else (self.aux_reveal, "reveal")
 
     def __post_init__(self) -> None:
         if self.frame_stack < 1:
@@ -113,6 +132,14 @@ class AgentConfig:
             raise ConfigError(f"agent.sequences={self.sequences!r}: use 'sb3' or 'episode'")
         if self.sequences == "episode" and not self.recurrent:
             raise ConfigError("agent.sequences='episode' is for a recurrent learner; set agent.recurrent: true")
+        for name in ("aux_reveal", "aux_privileged"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"agent.{name}={getattr(self, name)}: a loss weight must be >= 0")
+            if getattr(self, name) > 0 and self.sequences != "episode":
+                raise ConfigError(f"agent.{name} needs agent.sequences: episode (a trial's label is known only "
+                                  "at its reveal, so its steps are trained from the episode's start)")
+        if self.aux_reveal > 0 and self.aux_privileged > 0:
+            raise ConfigError("agent.aux_reveal and agent.aux_privileged are alternatives; set one to 0")
         if self.mask_frozen and self.sequences != "episode":
             raise ConfigError("agent.mask_frozen needs agent.sequences: episode")
         if self.privileged and self.frame_stack > 1:
@@ -141,11 +168,18 @@ class StageConfig:
     """Most env steps spent in this stage."""
     graduation: GraduationConfig = field(default_factory=GraduationConfig)
     """When the stage is passed."""
-    transfer: Literal["finetune", "freeze", "freeze-then-unfreeze", "scratch"] = "finetune"
+    transfer: Literal["finetune", "freeze", "freeze-then-unfreeze", "scratch", "policy"] = "finetune"
     """How the stage's encoder starts from the previous stage's (ignored for the first stage unless
     ``agent.init_encoder`` is set)."""
     unfreeze_after: float = 0.5
     """For freeze-then-unfreeze: fraction of ``budget`` spent with the encoder frozen."""
+    rehearsal: float = 0.0
+    """Share of the training envs that replay the earlier stages (their env ids and options, round-robin), so
+    that earlier skills are kept; graduation is evaluated on this stage's envs only. 0 = off."""
+    encoder: str | None = None
+    """Start this stage's encoder from this file instead of the previous stage's: an ``encoder.pt``, or a folder
+    holding one (a ``python -m agent.pretrain`` run, ``models/world-model``); ``transfer`` still says whether it
+    is frozen or fine-tuned (``scratch`` ignores it; ``policy`` cannot use it)."""
 
     def __post_init__(self) -> None:
         if not self.name or "/" in self.name:
@@ -158,6 +192,13 @@ class StageConfig:
             raise ConfigError(f"stage {self.name!r}: budget must be >= 1 env step")
         if not 0.0 <= self.unfreeze_after <= 1.0:
             raise ConfigError(f"stage {self.name!r}: unfreeze_after must be within [0, 1]")
+        if not 0.0 <= self.rehearsal < 1.0:
+            raise ConfigError(f"stage {self.name!r}: rehearsal={self.rehearsal} must be within [0, 1)")
+        if self.encoder is not None and not self.encoder:
+            raise ConfigError(f"stage {self.name!r}: encoder must be a path to an encoder.pt or a folder holding one")
+        if self.encoder is not None and self.transfer == "policy":
+            raise ConfigError(f"stage {self.name!r}: transfer: policy carries the previous stage's whole policy and "
+                              "cannot start from an encoder file; use finetune, freeze or freeze-then-unfreeze")
         for key in ("stage", "age_months", "randomization", "width", "height", "backend"):
             if key in self.env_kwargs:
                 raise ConfigError(f"stage {self.name!r}: env_kwargs.{key} is set elsewhere (stage field or "
@@ -170,6 +211,13 @@ class StageConfig:
         if self.age_months is not None:
             kw["age_months"] = self.age_months
         return kw
+
+    def encoder_file(self) -> str | None:
+        """The encoder file of :attr:`encoder` (``PATH/encoder.pt`` when it names a folder), or None."""
+        if self.encoder is None:
+            return None
+        p = Path(self.encoder)
+        return str(p / "encoder.pt") if p.is_dir() else str(p)
 
 
 @dataclass(frozen=True)
@@ -195,6 +243,9 @@ class CurriculumConfig:
 
     def __post_init__(self) -> None:
         names = [s.name for s in self.stages]
+        if self.stages and self.stages[0].rehearsal > 0:
+            raise ConfigError(f"stage {names[0]!r}: rehearsal needs earlier stages to replay; the first stage has "
+                              "none (set rehearsal: 0)")
         dup = {n for n in names if names.count(n) > 1}
         if dup:
             raise ConfigError(f"stage names must be unique; repeated: {sorted(dup)}")
@@ -207,7 +258,11 @@ class CurriculumConfig:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain-data form (round-trips through :func:`from_dict`)."""
-        return json.loads(json.dumps(dataclasses.asdict(self)))
+        data = json.loads(json.dumps(dataclasses.asdict(self)))
+        for stage in data["stages"]:  # an unset stage encoder is left out: runs saved before it existed still
+            if stage.get("encoder") is None:  # have the same digest and stage definitions (--resume)
+                stage.pop("encoder", None)
+        return data
 
     def digest(self) -> str:
         """Hash of everything that shapes training (to refuse resuming a run with a different curriculum)."""
@@ -312,6 +367,11 @@ def load_curriculum(path: str | Path) -> CurriculumConfig:
     try:
         cfg = from_dict(CurriculumConfig, data)
         check_curriculum_envs(cfg)
+        for stage in cfg.stages:
+            path = stage.encoder_file()
+            if path is not None and not Path(path).is_file():
+                raise ConfigError(f"stage {stage.name!r}: encoder {stage.encoder!r} has no encoder file ({path} "
+                                  "does not exist); run python -m agent.pretrain first or fix the path")
     except ConfigError as e:
         raise ConfigError(f"{p}: {e}") from None
     return cfg
@@ -347,9 +407,10 @@ def _parse(p: Path) -> Any:
 
 
 def builtin_curricula() -> list[str]:
-    """Paths of the curricula shipped in this folder."""
+    """Paths of the curricula shipped in this folder (``pretrain*.yaml`` are pre-training configs of
+    ``agent.pretrain``, not curricula)."""
     here = Path(__file__).parent
-    return sorted(str(q) for q in here.glob("*.yaml"))
+    return sorted(str(q) for q in here.glob("*.yaml") if not q.name.startswith("pretrain"))
 
 
 def check_curriculum_envs(cfg: CurriculumConfig) -> None:

@@ -58,12 +58,20 @@ class BatchedInfantEnv(VectorEnv):
     metadata: ClassVar[dict[str, Any]] = {"autoreset_mode": AutoresetMode.NEXT_STEP}
 
     def __init__(self, num_envs: int, task: str = "find_toy", config: EnvConfig | None = None,
-                 tiled: bool = True, **kwargs: Any) -> None:
+                 tiled: bool = True, members: list[tuple[str, dict[str, Any]]] | None = None, **kwargs: Any) -> None:
+        if members is not None:
+            num_envs = len(members)
         if num_envs < 1:
             raise ValueError(f"num_envs={num_envs}: use 1 or more")
         self.num_envs = num_envs
         self._batch = BatchRenderer(tiled)
-        self.envs = [_Member(self._batch, task, config, **kwargs) for _ in range(num_envs)]
+        if members is None:
+            self.envs = [_Member(self._batch, task, config, **kwargs) for _ in range(num_envs)]
+        else:  # worlds of different tasks / options in one batch (their observations must have one shape)
+            self.envs = [_Member(self._batch, t, None, **kw) for t, kw in members]
+            spaces = [e.observation_space for e in self.envs]
+            if any(sp != spaces[0] for sp in spaces):
+                raise ValueError(f"a mixed batch needs one observation space; got {sorted({str(sp) for sp in spaces})}")
         e0 = self.envs[0]
         self._kinds = e0.config.observations
         self.single_observation_space = e0.observation_space
@@ -175,4 +183,15 @@ def make_batched(num_envs: int, env_id: str = "Peekaboo/FindToy-v1", **kwargs: A
     return BatchedInfantEnv(num_envs, task, **{**options, **kwargs})
 
 
-__all__ = ["BatchedInfantEnv", "make_batched"]
+def make_batched_mixed(specs: list[tuple[str, dict[str, Any]]]) -> BatchedInfantEnv:
+    """A :class:`BatchedInfantEnv` whose world ``i`` is ``gym.make(specs[i][0], **specs[i][1])`` (registered ids)."""
+    from env import task_of
+
+    members = []
+    for env_id, kwargs in specs:
+        task, options = task_of(env_id)
+        members.append((task, {**options, **kwargs}))
+    return BatchedInfantEnv(len(members), members=members)
+
+
+__all__ = ["BatchedInfantEnv", "make_batched", "make_batched_mixed"]

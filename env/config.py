@@ -44,6 +44,10 @@ class EnvConfig:
     render_observations: bool = True
     """False: observations are all zeros and nothing is rendered (for scripted agents that read geometry, not
     pixels; ``tools.calibrate`` runs thousands of episodes this way)."""
+    reveal_label: bool = False
+    """Battery tasks: put in ``info["reveal_seen"]`` where the infant sees the toy at each reveal step (from its
+    own segmentation image, :mod:`env.reveal`; -1 when not seen): the label of the reveal-prediction loss. Costs
+    one segmentation render per reveal step."""
     task_options: dict[str, Any] = field(default_factory=dict)
     """Options of the task's own config dataclass."""
 

@@ -57,7 +57,9 @@ from env.body import DISCRETE_ACTIONS, InfantBody
 from env.config import EnvConfig
 from env.development import posture as get_posture
 from env.tasks import Task, World, task_class
-from env.tasks.base import TaskConfig, TaskContext
+from env.reveal import NO_LABEL, seen_location
+from env.tasks.base import TaskConfig, TaskContext, horizontal_half_fov
+from env.tasks.props import TOY
 from env.vision import InfantVision
 from scenes.generator import generate_home
 from scenes.spec import SceneSpec
@@ -135,11 +137,14 @@ class InfantEnv(gym.Env):
             self.observation_space = spaces.Dict(parts)
 
     # ------------------------------------------------------------------ layout
-    def _new_layout(self, seed: int | None) -> None:
+    def _new_layout(self, seed: int | None, rng: np.random.Generator | None = None) -> None:
+        """A new home (scene seed ``seed``, else drawn), generated and built by the task from ``rng`` (default: the
+        env's generator; a bank of homes passes one seeded per home so that worlds share it)."""
         c = self.config
-        scene_seed = int(self.np_random.integers(2**31)) if seed is None else seed
-        scene = generate_home(self.np_random, c.randomization, seed=scene_seed)
-        self.scene = self.task.build(scene, self.np_random, c.randomization)
+        rng = self.np_random if rng is None else rng
+        scene_seed = int(rng.integers(2**31)) if seed is None else seed
+        scene = generate_home(rng, c.randomization, seed=scene_seed)
+        self.scene = self.task.build(scene, rng, c.randomization)
         self.eye_height = self.posture.eye_height + self.scene.camera_height_offset
         self.fovy = self.posture.fovy + self.scene.camera_fov_offset
         self.backend.load(self.scene, EyeSpec(c.width, c.height, self.fovy))
@@ -167,6 +172,14 @@ class InfantEnv(gym.Env):
         return self._observe(), self._info({}, False)
 
     def step(self, action):
+        events = self._before_physics(action)
+        self.backend.step(self.config.control_dt)
+        return self._after_physics(events)
+
+    def _before_physics(self, action) -> list[str]:
+        """Steps 1-2 of a step (see ``env.tasks.base``): the infant acts, then the task's ``before_physics``; its
+        events. A batch that steps every world's physics at once (``env.warp_vector``) calls this, then physics,
+        then :meth:`_after_physics`."""
         world = self.world
         assert world is not None, "call reset() before step()"
         dt = self.config.control_dt
@@ -178,8 +191,13 @@ class InfantEnv(gym.Env):
             else:
                 a = np.clip(np.asarray(action, np.float64), -1.0, 1.0)
                 self.body.move(float(a[0]), float(a[1]), float(a[2]), dt)
-        events = self.task.before_physics(world)
-        self.backend.step(dt)
+        return self.task.before_physics(world)
+
+    def _after_physics(self, events: list[str]):
+        """Steps 4-6 after physics advanced: the task's ``after_physics``, the eye, the observation, reward and
+        ends; the ``step`` return value."""
+        world = self.world
+        assert world is not None
         events = [*events, *self.task.after_physics(world)]
         self._place_eye()
         obs = self._observe()
@@ -233,7 +251,21 @@ class InfantEnv(gym.Env):
         }
         info.update({f"reward/{k}": v for k, v in terms.items()})
         info.update(self.task.info(self.world))
+        if self.config.reveal_label and "phase" in info:
+            info["reveal_seen"] = self._reveal_seen() if info["phase"] == "reveal" else NO_LABEL
         return info
+
+    def _reveal_seen(self) -> int:
+        """Where the infant sees the toy now (:func:`env.reveal.seen_location`), from its segmentation image."""
+        if not getattr(self.backend, "lights_on", True):
+            return NO_LABEL
+        seg = self.backend.render(False, False, True).segmentation
+        if seg is None or TOY not in self.backend.object_names:
+            return NO_LABEL
+        p = self.body.pose
+        spots = [self.world.position(n)[:2] for n in self.task.location_names()]
+        return seen_location(seg, self.backend.object_names.index(TOY) + 1, p.yaw,
+                             horizontal_half_fov(self.fovy, self.config.width / self.config.height), (p.x, p.y), spots)
 
     def render(self) -> np.ndarray | None:
         """Third-person RGB view for people (256×256) when ``render_mode='rgb_array'``."""

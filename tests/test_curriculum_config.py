@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from curriculum import ConfigError, StageConfig, check_stage_env_ids, from_dict, load_curriculum
-from curriculum.config import CurriculumConfig
+from curriculum.config import CurriculumConfig, builtin_curricula
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -47,7 +47,7 @@ def test_env_ids_resolved_only_at_stage_start():
     assert check_stage_env_ids(ok) == ["Peekaboo/FindToy-v1"]
 
 
-@pytest.mark.parametrize("path", sorted((ROOT / "curriculum").glob("*.yaml")), ids=lambda p: p.name)
+@pytest.mark.parametrize("path", [Path(p) for p in builtin_curricula()], ids=lambda p: p.name)
 def test_every_shipped_curriculum_builds_its_envs(path):
     """Each shipped curriculum loads, and every stage's env ids, options and randomization make a real env."""
     import gymnasium as gym

@@ -116,3 +116,21 @@ def test_make_vec_gives_the_batched_env() -> None:
         legacy.close()
     finally:
         v.close()
+
+
+def test_a_mixed_batch_steps_worlds_of_different_tasks() -> None:
+    from env.batched import make_batched_mixed
+    opts = {"width": SIZE, "height": SIZE}
+    v = make_batched_mixed([("Peekaboo/Occluder-v2", {**opts, "n_screens": 3}), ("Peekaboo/Cups-v2", opts),
+                            ("Peekaboo/FindToy-v1", opts)])
+    try:
+        obs, _ = v.reset(seed=3)
+        assert obs.shape == (3, SIZE, SIZE, 3)
+        assert [e.task.name for e in v.envs] == ["occluder", "cups", "find_toy"]
+        single = env.make("Peekaboo/Cups-v2", **opts)
+        s_obs, _ = single.reset(seed=4)
+        assert _frac_diff(obs[1], s_obs) <= TILE_TOLERANCE  # world 1 is the cups env reset with seed 3 + 1
+        obs, *_ = v.step(np.zeros(3, int))
+        assert obs.shape == (3, SIZE, SIZE, 3)
+    finally:
+        v.close()

@@ -154,3 +154,18 @@ def test_help_names_every_option(capsys):
     for flag in ("--n-envs", "--in-process", "--no-batched", "--no-progress", "--torch-threads", "--until"):
         assert flag in out
     assert "Parallel envs" in out  # RunOptions.n_envs's docstring
+
+
+@pytest.mark.slow
+def test_seed_flag_overrides_the_curriculum_seed(tmp_path):
+    cfg = yaml.safe_load((ROOT / "curriculum/smoke.yaml").read_text())
+    cfg["stages"] = cfg["stages"][:1]
+    cfg["stages"][0].update(budget=64, graduation={"threshold": 1.0, "episodes": 1, "eval_every": 100000})
+    cfg["agent"]["ppo"] = {**cfg["agent"].get("ppo", {}), "n_steps": 32, "batch_size": 64, "n_epochs": 1}
+    (tmp_path / "c.yaml").write_text(yaml.safe_dump(cfg))
+    r = train("--curriculum", str(tmp_path / "c.yaml"), "--out", str(tmp_path / "run"), "--n-envs", "2",
+              "--in-process", "--seed", "7")
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert json.loads((tmp_path / "run/curriculum.json").read_text())["seed"] == 7
+    bad = train("--curriculum", str(tmp_path / "c.yaml"), "--out", str(tmp_path / "bad"), "--seed", "-1")
+    assert bad.returncode == 2 and "--seed" in bad.stderr

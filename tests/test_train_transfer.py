@@ -80,3 +80,45 @@ def test_corrupt_or_mismatched_checkpoint_is_a_clear_error_and_nothing_is_overwr
     (out / "run.json").write_text(json.dumps({"digest": big.digest()}))
     with pytest.raises(CheckpointError, match="does not match the agent config or envs"):
         run_curriculum(big, out, dataclasses.replace(OPTS, resume=True))
+
+
+def _occluder_curriculum(second: dict) -> CurriculumConfig:
+    occ = {"env_ids": ["Peekaboo/Occluder-v2"], "budget": 64,
+           "env_kwargs": {"n_screens": 2, "screen_distance": 0.9, "screen_spacing": 0.6, "show_time": 0.3,
+                          "hide_time": 0.3, "search_time": 3.0, "reveal_time": 0.3},
+           "graduation": {"threshold": 1.0, "episodes": 1, "eval_every": 100000}}
+    return from_dict(CurriculumConfig, {
+        "name": "tiny-policy", "width": 32, "height": 32, "checkpoint_every": 64,
+        "agent": {"features_dim": 16, "recurrent": True, "lstm_hidden_size": 8, "sequences": "episode",
+                  "aux_reveal": 1.0, "ppo": {"n_steps": 32, "batch_size": 64, "n_epochs": 1}},
+        "stages": [{"name": "one", **occ}, {"name": "two", **occ, **second}]})
+
+
+@pytest.mark.slow
+def test_policy_transfer_carries_the_whole_policy(tmp_path):
+    from agent.checkpoint import load_checkpoint
+    from agent.policy import apply_transfer, build_model, make_vec_env
+
+    cfg = _occluder_curriculum({"transfer": "policy", "rehearsal": 0.5,
+                                "env_kwargs": {"n_screens": 3, "show_time": 0.3, "hide_time": 0.3, "search_time": 5.0,
+                                               "reveal_time": 0.3}})
+    run_curriculum(cfg, tmp_path / "run", dataclasses.replace(OPTS, n_envs=2))
+    one, two = tmp_path / "run/stages/00_one", tmp_path / "run/stages/01_two"
+    assert json.loads((two / "summary.json").read_text())["transfer"]["transfer"] == "policy"
+    venv = make_vec_env(cfg.stages[1], ["Peekaboo/Occluder-v2"], 2, 32, 32, "mujoco", cfg.agent, subprocess=False,
+                        earlier=cfg.stages[:1])
+    assert [e.unwrapped.task.config.n_screens for e in venv.envs] == [3, 2]  # the second env rehearses stage one
+    fresh = build_model(cfg.agent, venv, 1, None)
+    source = load_checkpoint(one / "model.zip", cfg.agent)
+    apply_transfer(fresh, "policy", one / "encoder.pt", source)
+    trained = source.policy.state_dict()
+    got = fresh.policy.state_dict()
+    assert set(got) == set(trained) and any("lstm_actor" in k for k in got)
+    assert all(torch.equal(got[k], trained[k]) for k in got)  # LSTMs and heads too, not only the encoder
+    venv.close()
+
+
+def test_rehearsal_needs_an_earlier_stage():
+    from curriculum.config import ConfigError
+    with pytest.raises(ConfigError, match="rehearsal"):
+        from_dict(CurriculumConfig, {"name": "x", "stages": [{"name": "a", "env_ids": [ENV], "rehearsal": 0.3}]})

@@ -315,8 +315,11 @@ def _frames_stacked(want: tuple[int, ...], have: tuple[int, ...]) -> int:
 
 
 def checkpoint_path(path: str | Path) -> Path:
-    """``path``, or ``path.zip`` when only that exists (SB3's habit); a missing file names what was given."""
+    """``path``, or ``path.zip`` when only that exists (SB3's habit), or ``path/model.zip`` for a folder (a shipped
+    model such as ``models/permanence-baseline``); a missing file names what was given."""
     p = Path(path)
+    if p.is_dir() and (p / "model.zip").is_file():
+        p = p / "model.zip"
     if not p.exists() and p.suffix != ".zip" and p.with_name(p.name + ".zip").exists():
         p = p.with_name(p.name + ".zip")
     if not p.is_file():

@@ -16,6 +16,9 @@ Every rate is measured in the same run as its reference, so the ratios are what 
   reference (SB3 ``CnnPolicy`` on a ``SubprocVecEnv`` of single envs);
 - ``warp`` (``--warp N``): MuJoCo Warp ray-cast rendering of N eyes in one home (the GPU path; on a machine
   without CUDA it runs on the CPU), with its agreement with the EGL image (needs ``pip install -e '.[gpu]'``);
+- ``warp_env`` (``--warp-env N``): env steps/s of the MuJoCo Warp vector env (:mod:`env.warp_vector`) with N
+  worlds on ``--warp-device`` (``--warp-homes K``: a bank of K homes), and PPO env-steps/s on it
+  (``--ppo-steps``; the learner on the same device);
 - ``profile`` (``--profile-steps``): where a step's time goes, single env and batched (:mod:`tools.stepprofile`).
 
 ``--only PART ...`` measures a subset (cheap: one figure and its reference), e.g. ``--only single miniworld``;
@@ -166,6 +169,9 @@ def format_table(result: dict[str, Any]) -> str:
     if "warp" in result:
         from tools.bench_warp import format_warp
         lines.append(format_warp(result["warp"]))
+    if "warp_env" in result:
+        from tools.bench_warp import format_warp_env
+        lines.append(format_warp_env(result["warp_env"]))
     if "profile" in result:
         from tools.stepprofile import format_profile
         lines += ["", "where a step's time goes:", *(format_profile(p) for p in result["profile"])]
@@ -198,6 +204,11 @@ def plot_bench(result: dict[str, Any], path: Path) -> bool:
         bars.append(("MiniWorld OneRoom", b["miniworld"]["steps_per_s"], "C3"))
     if "steps_per_s" in b.get("miniworld_threaded", {}):
         bars.append(("MiniWorld, llvmpipe threads", b["miniworld_threaded"]["steps_per_s"], "C3"))
+    we = result.get("warp_env", {})
+    if "env_steps_per_s" in we:
+        bars.append((f"Warp env {we['worlds']} ({we['device']})", we["env_steps_per_s"], "C4"))
+    if "ppo_steps_per_s" in we:
+        bars.append((f"PPO on Warp env {we['worlds']}", we["ppo_steps_per_s"], "C1"))
     w = result.get("warp", {})
     if "frames_per_s" in w:
         bars.append((f"Warp ray-cast {w['worlds']} ({w['device']})", w["frames_per_s"], "C4"))
@@ -243,6 +254,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--warp", type=int, default=0, metavar="N",
                    help="bench MuJoCo Warp ray-cast rendering of N worlds (0 = skip; needs the gpu extra)")
     p.add_argument("--warp-device", default=None, help="Warp device, e.g. cuda:0 or cpu (default: Warp's own)")
+    p.add_argument("--warp-env", type=int, default=0, metavar="N",
+                   help="bench the MuJoCo Warp vector env of N worlds, env-only and PPO (--ppo-steps) (0 = skip)")
+    p.add_argument("--warp-homes", type=int, default=0, metavar="K",
+                   help="with --warp-env: a bank of K homes shared by the worlds (0 = a home per world)")
+    p.add_argument("--warp-env-steps", type=int, default=4096, help="env steps timed with --warp-env")
     p.add_argument("--profile-steps", type=int, default=2000,
                    help="steps of the per-part step profile, single env and --batched (0 = skip)")
     p.add_argument("--only", nargs="+", choices=sorted(PARTS), metavar="PART",
@@ -271,6 +287,16 @@ def main(argv: list[str] | None = None) -> int:
     if a.warp:
         from tools.bench_warp import warp_rate
         result["warp"] = warp_rate(a.warp, a.sizes[0], a.seconds, a.warp_device)
+    if a.warp_env:
+        from tools.bench_warp import warp_env_rate
+        from env.warp_vector import warp_device
+        try:
+            device = warp_device(a.warp_device)
+        except (ImportError, ValueError) as e:
+            print(f"error: --warp-env: {e}", file=sys.stderr)
+            return 2
+        result["warp_env"] = warp_env_rate(a.warp_env, a.sizes[0], a.warp_env_steps, device, a.warp_homes,
+                                           a.ppo_steps)
     if a.profile_steps and "profile" in parts:
         from tools.stepprofile import profile_steps
         size = a.sizes[0]

@@ -71,3 +71,44 @@ def format_warp(w: dict[str, Any]) -> str:
     return (f"warp ray-cast ({w['device']}, {w['worlds']} worlds, {w['size']}x{w['size']}): {w['frames_per_s']:.0f} "
             f"frames/s ({w['batch_ms']:.2f} ms/batch); vs EGL: mean |diff| {a['mean_abs_diff']:.1f}/255, "
             f"{100 * a['pixels_within_24']:.1f}% of pixels within 24")
+
+
+def warp_env_rate(nworld: int, size: int, steps: int, device: str | None = None, homes: int = 0,
+                  ppo_steps: int = 0, n_steps: int = 32) -> dict[str, Any]:
+    """``--warp-env N``: env steps/s of :class:`env.warp_vector.WarpVectorEnv` with N worlds (random actions,
+    resets included) and, with ``ppo_steps``, PPO env-steps/s on it (``agent.train --sim warp``'s learner on the
+    same device). ``homes`` > 0: a bank of that many homes (0: a home per world)."""
+    from agent.bench import ppo_throughput
+    from env.warp_vector import make_warp, warp_device
+
+    dev = warp_device(device)
+    v = make_warp(nworld, ENV_ID, width=size, height=size, device=dev, homes=homes or None)
+    try:
+        v.reset(seed=0)
+        rng = np.random.default_rng(0)
+        v.step(rng.integers(6, size=nworld))  # first step: kernel compiles, CUDA graph capture
+        t, n = time.perf_counter(), 0
+        while n < steps:
+            v.step(rng.integers(6, size=nworld))
+            n += nworld
+        env_sps = n / (time.perf_counter() - t)
+    finally:
+        v.close()
+    out: dict[str, Any] = {"worlds": nworld, "homes": homes, "size": size, "device": dev,
+                           "env_steps_per_s": round(env_sps, 1), "steps": n}
+    if ppo_steps:
+        torch_device = "cuda" if dev.startswith("cuda") else "cpu"
+        ppo = ppo_throughput(ENV_ID, nworld, ppo_steps, size, size, n_steps=n_steps, sim="warp",
+                             device=torch_device, warp_homes=homes)
+        out["ppo"] = ppo
+        out["ppo_steps_per_s"] = ppo["ppo_steps_per_s"]
+    return out
+
+
+def format_warp_env(w: dict[str, Any]) -> str:
+    """One line of the ``--warp-env`` result."""
+    line = (f"warp env: {w['worlds']} worlds ({w['homes'] or 'own'} homes) at {w['size']} px on {w['device']}: "
+            f"{w['env_steps_per_s']:.1f} env steps/s")
+    if "ppo_steps_per_s" in w:
+        line += f", PPO {w['ppo_steps_per_s']:.1f} env-steps/s"
+    return line

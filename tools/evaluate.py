@@ -251,10 +251,15 @@ def _option(text: str) -> tuple[str, Any]:
 def checkpoint_options(agent: str, tasks: list[str]) -> tuple[dict[str, Any], dict[str, dict[str, Any]]] | None:
     """The env options and, per battery task it was trained on, the task options of a checkpoint's stage (from
     the ``stage.json`` beside it); None when ``agent`` is no checkpoint or has no stage.json."""
-    from tools.agents import SCRIPTED
+    from tools.agents import SCRIPTED, checkpoint_path
 
-    stage_json = Path(agent).parent / "stage.json"
-    if agent in SCRIPTED or not stage_json.is_file():
+    if agent in SCRIPTED:
+        return None
+    try:
+        stage_json = checkpoint_path(agent).parent / "stage.json"
+    except FileNotFoundError:
+        return None
+    if not stage_json.is_file():
         return None
     from agent.checkpoint import read_json
     meta = read_json(stage_json)

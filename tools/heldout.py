@@ -47,8 +47,8 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         ev.close()
     row = {"agent": a.agent, "curriculum": a.curriculum, "stage": stage.name, "greedy": a.greedy,
-           "privileged": cfg.agent.privileged, **res.as_dict()}
-    tag = " (privileged)" if cfg.agent.privileged else ""
+           "privileged": cfg.agent.uses_privileged, **res.as_dict()}
+    tag = " (privileged)" if cfg.agent.uses_privileged else ""
     print(f"{a.agent}{tag}: success {res.success_rate:.3f} [{res.ci95[0]:.3f}, {res.ci95[1]:.3f}] over "
           f"{res.episodes} held-out episodes ({'greedy' if a.greedy else 'sampled'}), mean length "
           f"{res.mean_length:.1f}")

@@ -47,7 +47,7 @@ def probe_agent(cfg: Any, stage_name: str | None, agent: str, steps: int, n_envs
     rec = record(model, venv, steps, seed)
     n_loc = int(max(rec.target.max(), 0)) + 1
     out: dict[str, Any] = {"agent": agent, "steps": steps, "n_envs": n_envs, "seed": seed,
-                           "privileged": bool(cfg.agent.privileged)}
+                           "privileged": bool(cfg.agent.uses_privileged)}
     for key in sorted(rec.features):
         x, y, chosen = first_search_rows(rec, key)
         n_loc = max(n_loc, int(y.max()) + 1)

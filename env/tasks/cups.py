@@ -57,6 +57,7 @@ class Cups(PermanenceTask):
     min_spacing = 2 * CUP_RADIUS + 0.05
     spacing_option = "cup_spacing"
     distance_option = "cup_distance"
+    violations = ("vanish", "swap")
 
     def location_offsets(self) -> list[tuple[float, float]]:
         c = self.config
@@ -79,7 +80,7 @@ class Cups(PermanenceTask):
         toy = lerp(front, under, a)
         toy[2] = 0.1 * (1 - (2 * a - 1) ** 2)  # a little hop on the way
         lift = CUP_LIFT * (1 - span(s, CARRIED, STILL))
-        world.backend.set_pose(TOY, toy, d.yaw)
+        world.backend.set_pose(TOY, self.revealed_toy(phase, toy), d.yaw)
         self.hand.carry(world, toy, s)
         for i, (name, off) in enumerate(zip(self.location_names(), offsets)):
             z = lift

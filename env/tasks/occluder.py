@@ -64,6 +64,7 @@ class Occluder(PermanenceTask):
     }
     spacing_option = "screen_spacing"
     distance_option = "screen_distance"
+    violations = ("vanish", "swap", "pass_through")
 
     def location_offsets(self) -> list[tuple[float, float]]:
         c = self.config
@@ -106,6 +107,8 @@ class Occluder(PermanenceTask):
         f, la = start + (end - start) * smooth((a - 0.25) / 0.5)
         z = CARRY_HEIGHT * math.sin(math.pi / 2 * min(a / 0.25, 1.0)) if a < 0.75 else \
             CARRY_HEIGHT * (1 - smooth((a - 0.75) / 0.25))
+        if c.violation == "pass_through":  # impossible: slid along the floor, through the solid screen
+            z = 0.0
         toy = d.xyz(f, la, z)
-        world.backend.set_pose(TOY, toy, d.yaw)
+        world.backend.set_pose(TOY, self.revealed_toy(phase, toy), d.yaw)
         self.hand.carry(world, toy, s)

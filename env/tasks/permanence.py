@@ -52,10 +52,17 @@ from scenes.spec import Material, SceneObject, SceneSpec
 
 DELAY_MODES: tuple[str, ...] = ("freeze", "lights_out", "turn_away", "free")
 """What happens to the infant during the delay."""
+REVEAL_VIEWS: tuple[str, ...] = ("stay", "display")
+"""Where the infant watches the reveal from (``PermanenceConfig.reveal_view``)."""
 CONDITION_KINDS: tuple[str, ...] = ("hidden", "control", "catch")
 """hidden: memory needed; control: solvable from the current frame; catch: nothing hidden."""
+VIOLATIONS: tuple[str, ...] = ("none", "vanish", "swap", "pass_through")
+"""Impossible events for violation-of-expectation probes (``violation=``): none (the task as it is); vanish (the toy
+is gone when its screen / cup is lifted at the reveal); swap (it is revealed at the next location instead); and,
+for the occluder only, pass_through (the hand slides the toy through the solid screen instead of over it)."""
 
-__all__ = ["CONDITION_KINDS", "DELAY_MODES", "PARK", "PHASES", "TOY", "PermanenceConfig", "PermanenceTask"]
+__all__ = ["CONDITION_KINDS", "DELAY_MODES", "PARK", "PHASES", "TOY", "VIOLATIONS", "PermanenceConfig",
+           "PermanenceTask"]
 
 
 @dataclass(frozen=True)
@@ -77,6 +84,10 @@ class PermanenceConfig(TaskConfig):
     """Time to choose before the trial ends without a choice."""
     reveal_time: float = 1.0
     """Duration of the reveal after each search (the caregiver lifts the cups / screens)."""
+    reveal_view: str = "stay"
+    """Where the infant watches the reveal from: ``stay`` (where its search ended) or ``display`` (put back at
+    its start pose, facing the display: it always sees where the toy was, so the label of the reveal-prediction
+    loss, :mod:`env.reveal`, never depends on its own choice). The reveal comes after the reward."""
     touch_distance: float = 0.35
     """The choice line lies this far in front of the row of choice objects (metres)."""
     target: int | None = None
@@ -92,10 +103,17 @@ class PermanenceConfig(TaskConfig):
     (potential-based, and the same for every location, so it never tells where the toy is); 0 = off."""
     max_steps: int | None = None
     """Episode length limit (truncation); None: derived from the phase times (every trial fits)."""
+    violation: str = "none"
+    """Violation-of-expectation probes only (``tools.voe``): an impossible event the caregiver stages at the
+    critical moment, see :data:`VIOLATIONS`. Every frame before it is the same as with ``none`` (same seed)."""
 
     def __post_init__(self) -> None:
+        if self.reveal_view not in REVEAL_VIEWS:
+            raise ValueError(f"reveal_view={self.reveal_view!r}: choose one of {REVEAL_VIEWS}")
         if self.delay_mode not in DELAY_MODES:
             raise ValueError(f"delay_mode={self.delay_mode!r}: choose one of {DELAY_MODES}")
+        if self.violation not in VIOLATIONS:
+            raise ValueError(f"violation={self.violation!r}: choose one of {VIOLATIONS}")
         for name in ("show_time", "hide_time", "delay", "reveal_time"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name}={getattr(self, name)}: must be >= 0 seconds")
@@ -131,6 +149,8 @@ class PermanenceTask(Task):
     """Name of the option that sets the spacing (for error messages)."""
     distance_option: ClassVar[str] = "distance"
     """Name of the option that sets the row's distance (for error messages)."""
+    violations: ClassVar[tuple[str, ...]] = ()
+    """The impossible events (:data:`VIOLATIONS`) this task can stage; none by default."""
 
     def __init__(self, config: PermanenceConfig) -> None:
         super().__init__(config)
@@ -140,6 +160,13 @@ class PermanenceTask(Task):
         n = len(self.location_offsets())
         if config.target is not None and not 0 <= config.target < n:
             raise ValueError(f"target={config.target}: use an index in 0..{n - 1} or None")
+        if config.violation != "none":
+            if config.violation not in self.violations:
+                raise ValueError(f"{self.name} cannot stage violation={config.violation!r}; it stages "
+                                 f"{list(self.violations) or 'none'}")
+            if self.kind != "hidden" or (config.violation == "swap" and n < 2):
+                raise ValueError(f"violation={config.violation!r} needs a hidden condition and, for swap, two "
+                                 "or more locations")
         self.line = ChoiceLine(self.row, config.touch_distance, tuple(lat for _, lat in self.location_offsets()))
 
     # ------------------------------------------------------------ subclass API
@@ -206,6 +233,18 @@ class PermanenceTask(Task):
         drawn = int(world.rng.integers(len(self.location_offsets())))
         return drawn if self.config.target is None else self.config.target
 
+    def revealed_toy(self, phase: str, toy: np.ndarray) -> np.ndarray:
+        """Where the toy really is during ``phase`` when the script puts it at ``toy``: the same, unless a
+        ``vanish`` / ``swap`` violation moves it at the reveal (unseen: it is hidden until the lift starts)."""
+        v = self.config.violation
+        if phase != "reveal" or v not in ("vanish", "swap") or self.target is None:
+            return toy
+        if v == "vanish":
+            return PARK.copy()
+        offsets, d = self.location_offsets(), self.display
+        other = (self.target + 1) % len(offsets)
+        return toy + d.xyz(*offsets[other], 0.0) - d.xyz(*offsets[self.target], 0.0)
+
     def extent(self) -> tuple[float, float]:
         """(depth ahead, half width) of the floor the display needs clear, metres."""
         offsets = self.location_offsets()
@@ -245,15 +284,18 @@ class PermanenceTask(Task):
         self._begin_trial(world)
 
     def _begin_trial(self, world: World) -> None:
-        d = self.display
-        p = world.body.pose
-        p.x, p.y, p.yaw, p.pitch = d.x, d.y, d.yaw, 0.0
+        self._face_display(world)
         self.clock.begin(world.time)
         self._approach = Approach()
         world.frozen = True
         world.backend.set_lights(True)
         self.start_trial(world)
         self.script(world, "show", 0.0)
+
+    def _face_display(self, world: World) -> None:
+        """The infant at its start pose: in front of the display, facing it."""
+        d, p = self.display, world.body.pose
+        p.x, p.y, p.yaw, p.pitch = d.x, d.y, d.yaw, 0.0
 
     def after_physics(self, world: World) -> list[str]:
         """Advance the trial to the new time: the choice (if the infant crossed the line), the phase changes and
@@ -312,6 +354,8 @@ class PermanenceTask(Task):
         elif phase in ("search", "reveal"):
             world.backend.set_lights(True)
             world.body.pose.yaw = self.display.yaw if mode == "turn_away" else world.body.pose.yaw
+        if phase == "reveal" and self.config.reveal_view == "display":
+            self._face_display(world)
 
     def reward(self, world: World) -> dict[str, float]:
         """The reward terms :meth:`after_physics` recorded for this step."""

@@ -38,9 +38,7 @@ class MujocoBackend(Backend):
         # grows with the framebuffer, and a 512x512 buffer under a 64x64 eye cost ~6% of a step.
         self.model = compile_scene(scene, eye, self.quality, 0, self.sleep)
         self.data = mujoco.MjData(self.model)
-        if self._renderer is None:
-            self._renderer = GLRenderer(self.quality, max(eye.width, _MAX_VIEW), max(eye.height, _MAX_VIEW))
-        self._renderer.bind(self.model)
+        self._attach_renderer()
         m = self.model
         self._names = tuple(o.name for o in scene.objects)
         self._free = {o.name: m.joint(f"{o.name}/free").qposadr[0] for o in scene.objects if o.dynamics == "free"}
@@ -67,6 +65,12 @@ class MujocoBackend(Backend):
         self._ray_groups = np.ones(6, np.uint8)
         self._ray_groups[[INFANT_GROUP, SEETHROUGH_GROUP]] = 0
         self.reset()
+
+    def _attach_renderer(self) -> None:
+        """Bind the eye's GL renderer to the loaded model (a backend rendered elsewhere, e.g. by Warp, skips it)."""
+        if self._renderer is None:
+            self._renderer = GLRenderer(self.quality, max(self.eye.width, _MAX_VIEW), max(self.eye.height, _MAX_VIEW))
+        self._renderer.bind(self.model)
 
     def reset(self) -> None:
         assert self.model is not None and self.data is not None, "load() a scene first"

@@ -115,6 +115,6 @@ class BatchMemberBackend(MujocoBackend):
             if segmentation:
                 frame.segmentation = super().render(False, False, True).segmentation
             return frame
-        if self.deferred:
+        if self.deferred and (rgb or depth):  # the batch serves these; a segmentation is always drawn here
             return Frame()
         return super().render(rgb, depth, segmentation)

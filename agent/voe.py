@@ -1,0 +1,118 @@
+"""Violation-of-expectation probes: paired possible / impossible events and the world model's surprise at them.
+
+Each probe is a battery task played twice from the same held-out seed with a still infant (it only watches): once
+as it is (possible), once with the caregiver staging an impossible event at the critical moment (the task option
+``violation``, :data:`env.tasks.permanence.VIOLATIONS`). Every frame before the critical moment is the same in
+both, so any difference in surprise comes from what happens after it. The *critical frame* of a pair is the first
+frame that differs. Surprise (:meth:`agent.world_model.WorldModel.surprise`) is averaged over ``window`` frames
+from it; the looking-time proxy counts the frames of the 20 from it whose surprise is above the pre-critical baseline
+(mean + 2 sd of the ``window`` frames before the critical frame).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+
+PROBES: dict[str, dict[str, Any]] = {
+    "occluder_vanish": {"env_id": "Peekaboo/Occluder-v2", "violation": "vanish", "memory": True,
+                        "what": "the toy is gone when its screen is lifted"},
+    "occluder_swap": {"env_id": "Peekaboo/Occluder-v2", "violation": "swap", "memory": True,
+                      "what": "the toy is revealed behind the other (next) screen"},
+    "cups_vanish": {"env_id": "Peekaboo/Cups-v2", "violation": "vanish", "memory": True,
+                    "what": "the cups are lifted and the toy is not under its cup"},
+    "occluder_pass_through": {"env_id": "Peekaboo/Occluder-v2", "violation": "pass_through", "memory": False,
+                              "what": "the hand slides the toy through the solid screen instead of over it"},
+}
+"""Probe name → task, violation, whether it needs memory (the toy is out of sight at the critical moment), text."""
+
+SEARCH_TIME = {"Peekaboo/Occluder-v2": 5.0, "Peekaboo/Cups-v2": 4.0}
+"""The shortest search the crawling stage accepts (the still infant waits through it before the reveal)."""
+
+
+@dataclass
+class Pair:
+    """One probe played as possible and impossible event from one seed."""
+
+    probe: str
+    """Probe name (:data:`PROBES`)."""
+    seed: int
+    """Env seed (held-out range)."""
+    possible: np.ndarray
+    """uint8 (T, H, W, 3) frames of the possible event."""
+    impossible: np.ndarray
+    """uint8 (T, H, W, 3) frames of the impossible event."""
+    phases: list[str]
+    """Battery phase of each frame."""
+    critical: int
+    """First frame that differs between the two (len(frames) if none does)."""
+
+
+def render_pair(probe: str, seed: int, width: int, height: int, reveal_time: float = 2.0) -> Pair:
+    """Play ``probe`` from ``seed`` both ways with a still infant (action 0 every step)."""
+    import env as peekaboo_env
+    spec = PROBES[probe]
+    kw = {"stage": "crawling", "age_months": 9.0, "width": width, "height": height, "condition": "hidden",
+          "search_time": SEARCH_TIME[spec["env_id"]], "reveal_time": reveal_time}
+    runs = []
+    for violation in ("none", spec["violation"]):
+        e = peekaboo_env.make(spec["env_id"], violation=violation, **kw)
+        obs, info = e.reset(seed=seed)
+        frames, phases = [obs], [info["phase"]]
+        done = False
+        while not done:
+            obs, _, terminated, truncated, info = e.step(0)
+            frames.append(obs)
+            phases.append(info["phase"])
+            done = terminated or truncated
+        e.close()
+        runs.append((np.stack(frames), phases))
+    (a, phases), (b, _) = runs
+    n = min(len(a), len(b))
+    differs = np.flatnonzero((a[:n] != b[:n]).reshape(n, -1).any(1))
+    return Pair(probe, seed, a[:n], b[:n], phases[:n], int(differs[0]) if len(differs) else n)
+
+
+def surprise_curves(model: Any, pair: Pair, recurrent: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """Per-frame surprise of ``model`` (:class:`agent.world_model.WorldModel`) on the possible and impossible
+    event (the still infant's actions are all 0)."""
+    frames = torch.from_numpy(np.stack([pair.possible, pair.impossible]))
+    actions = torch.zeros(frames.shape[:2], dtype=torch.long)
+    s = model.surprise(frames, actions, recurrent=recurrent).numpy()
+    return s[0], s[1]
+
+
+def score(curve: np.ndarray, critical: int, window: int, look_span: int = 20) -> tuple[float, int]:
+    """(mean surprise over ``window`` frames from ``critical``, looking-time proxy): the proxy counts the frames of
+    the ``look_span`` from ``critical`` whose surprise is above the pre-critical baseline (mean + 2 sd of the
+    ``window`` frames before it, when both events are still the same)."""
+    post = curve[critical:critical + window]
+    pre = curve[max(1, critical - window):critical]
+    base = pre.mean() + 2 * pre.std() if len(pre) else 0.0
+    look = int((curve[critical:critical + look_span] > base).sum())
+    return float(post.mean()) if len(post) else 0.0, look
+
+
+def sign_test(diffs: np.ndarray) -> float:
+    """Two-sided exact sign test of median 0 (zeros dropped)."""
+    pos, neg = int((diffs > 0).sum()), int((diffs < 0).sum())
+    n = pos + neg
+    if n == 0:
+        return 1.0
+    k = min(pos, neg)
+    p = sum(math.comb(n, i) for i in range(k + 1)) / 2**n
+    return min(1.0, 2 * p)
+
+
+def paired_summary(diffs: np.ndarray, seed: int = 0, n_boot: int = 2000) -> dict[str, Any]:
+    """Mean paired difference with a 95% bootstrap interval, the sign test, and the counts."""
+    diffs = np.asarray(diffs, float)
+    rng = np.random.default_rng(seed)
+    boots = rng.choice(diffs, size=(n_boot, len(diffs))).mean(1)
+    lo, hi = np.percentile(boots, [2.5, 97.5])
+    return {"mean": float(diffs.mean()), "ci95": [float(lo), float(hi)], "n": len(diffs),
+            "positive": int((diffs > 0).sum()), "negative": int((diffs < 0).sum()), "sign_p": sign_test(diffs)}

@@ -1,0 +1,205 @@
+"""Violation-of-expectation probes of a pre-trained world model.
+
+``python -m tools.voe --model runs/pre --out DIR`` (or ``--model models/world-model``) plays each probe of
+:data:`agent.voe.PROBES` as a possible and an impossible event from the same held-out seeds, and compares the
+surprise (world-model prediction error) of three models: the trained recurrent one, the same architecture
+untrained (random weights), and the trained feed-forward twin (no memory). Writes ``report.json`` (per probe and
+model: the paired difference impossible − possible of the surprise and of the looking-time proxy, with a 95 %
+bootstrap interval and a sign test), ``report.md``, ``differences.png``, ``curves.png`` and ``pair.mp4`` (one pair
+side by side, the surprise curves under it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+MODELS = ("trained", "untrained", "feedforward")
+
+
+def run_probes(model_dir: str, episodes: int, window: int, base_seed: int, probes: list[str]) -> dict[str, Any]:
+    """Score every probe × model over ``episodes`` held-out seeds; the pairs of the first seed are kept too."""
+    import torch
+
+    from agent.voe import PROBES, paired_summary, render_pair, score, surprise_curves
+    from agent.world_model import WorldModel, load_world_model
+    from env.seeds import eval_seeds
+
+    trained, meta = load_world_model(model_dir)
+    torch.manual_seed(base_seed + 12345)
+    untrained = WorldModel(**trained.spec).eval()
+    w, h = trained.spec["width"], trained.spec["height"]
+    models = {"trained": (trained, True), "untrained": (untrained, True), "feedforward": (trained, False)}
+    report: dict[str, Any] = {"model": str(model_dir), "model_meta": {k: v for k, v in meta.items() if k != "config"},
+                              "episodes": episodes, "window": window, "probes": {}}
+    first: dict[str, Any] = {}
+    for probe in probes:
+        rows: dict[str, dict[str, list[float]]] = {m: {"surprise": [], "looking": []} for m in MODELS}
+        curves: dict[str, list[np.ndarray]] = {f"{m}/{k}": [] for m in MODELS for k in ("possible", "impossible")}
+        crit = []
+        for i, seed in enumerate(eval_seeds(episodes, f"voe/{probe}", base_seed)):
+            pair = render_pair(probe, seed, w, h)
+            crit.append(pair.critical)
+            if i == 0:
+                first[probe] = pair
+            for name, (m, rec) in models.items():
+                sp, si = surprise_curves(m, pair, rec)
+                (ap, lp), (ai, li) = score(sp, pair.critical, window), score(si, pair.critical, window)
+                rows[name]["surprise"].append(ai - ap)
+                rows[name]["looking"].append(li - lp)
+                # curves aligned on the critical frame (-10 .. +20)
+                for key, c in (("possible", sp), ("impossible", si)):
+                    seg = np.full(31, np.nan)
+                    lo = pair.critical - 10
+                    for j in range(31):
+                        if 0 <= lo + j < len(c):
+                            seg[j] = c[lo + j]
+                    curves[f"{name}/{key}"].append(seg)
+        report["probes"][probe] = {
+            **{k: v for k, v in PROBES[probe].items()}, "critical_frames": crit,
+            "models": {name: {k: paired_summary(np.array(v), seed=base_seed) for k, v in r.items()}
+                       for name, r in rows.items()},
+            "curves": {k: _nanmean(v) for k, v in curves.items()},
+        }
+    report["_pairs"] = first
+    return report
+
+
+def _nanmean(rows: list[np.ndarray]) -> list[float | None]:
+    """Column means ignoring NaN (None where a column has no value)."""
+    a = np.stack(rows)
+    ok = ~np.isnan(a)
+    means = np.where(ok.any(0), np.nansum(a, 0) / np.maximum(ok.sum(0), 1), np.nan)
+    return [None if np.isnan(v) else round(float(v), 5) for v in means]
+
+
+def write_markdown(report: dict[str, Any], path: Path) -> None:
+    """``report.md``: one table row per probe × model."""
+    lines = [f"# Violation-of-expectation probes of `{report['model']}`", "",
+             (f"{report['episodes']} paired episodes per probe (held-out seeds); surprise = mean world-model prediction "
+             f"error over {report['window']} frames from the first frame that differs; looking = frames of the 20 from "
+             "it whose surprise is above the pre-critical baseline (mean + 2 sd). Differences are impossible − possible, 95% "
+             "bootstrap interval, two-sided sign test."), "",
+             "| probe | needs memory | model | surprise diff [95% CI] | + / − | sign p | looking diff (frames) [95% CI] |",
+             "|---|---|---|---|---|---|---|"]
+    for probe, r in report["probes"].items():
+        for name, m in r["models"].items():
+            s, lk = m["surprise"], m["looking"]
+            lines.append(f"| {probe} | {'yes' if r['memory'] else 'no'} | {name} | {s['mean']:+.4f} "
+                         f"[{s['ci95'][0]:+.4f}, {s['ci95'][1]:+.4f}] | {s['positive']} / {s['negative']} | "
+                         f"{s['sign_p']:.2g} | {lk['mean']:+.2f} [{lk['ci95'][0]:+.2f}, {lk['ci95'][1]:+.2f}] |")
+    lines += ["", "Probes: " + "; ".join(f"**{p}**: {r['what']}" for p, r in report["probes"].items()) + "."]
+    path.write_text("\n".join(lines) + "\n")
+
+
+def plot(report: dict[str, Any], out: Path) -> None:
+    """``differences.png`` (paired surprise differences with intervals) and ``curves.png`` (mean curves)."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    probes = list(report["probes"])
+    fig, ax = plt.subplots(figsize=(1.8 + 1.6 * len(probes), 3.4))
+    for j, name in enumerate(MODELS):
+        xs = np.arange(len(probes)) + (j - 1) * 0.25
+        ms = [report["probes"][p]["models"][name]["surprise"] for p in probes]
+        ax.errorbar(xs, [m["mean"] for m in ms], yerr=np.array([[m["mean"] - m["ci95"][0], m["ci95"][1] - m["mean"]]
+                                                                 for m in ms]).T, fmt="o", capsize=3, label=name)
+    ax.axhline(0, color="k", lw=0.8)
+    ax.set_xticks(range(len(probes)), probes, rotation=15, fontsize=8)
+    ax.set_ylabel("surprise: impossible − possible")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(out / "differences.png", dpi=120)
+    plt.close(fig)
+    fig, axes = plt.subplots(1, len(probes), figsize=(3.2 * len(probes), 3), squeeze=False)
+    for ax, p in zip(axes[0], probes):
+        for name, color in zip(MODELS, ("C0", "C1", "C2")):
+            for kind, style in (("possible", "--"), ("impossible", "-")):
+                ax.plot(np.arange(-10, 21), report["probes"][p]["curves"][f"{name}/{kind}"], style, color=color,
+                        label=f"{name} {kind}", lw=1)
+        ax.axvline(0, color="k", lw=0.6)
+        ax.set_title(p, fontsize=9)
+        ax.set_xlabel("frames from the critical frame")
+    axes[0][0].set_ylabel("surprise")
+    axes[0][-1].legend(fontsize=6)
+    fig.tight_layout()
+    fig.savefig(out / "curves.png", dpi=120)
+    plt.close(fig)
+
+
+def write_video(model_dir: str, pair: Any, path: Path) -> None:
+    """One pair side by side (possible | impossible, upscaled), the trained model's surprise curves under it."""
+    import imageio.v2 as imageio
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from agent.voe import surprise_curves
+    from agent.world_model import load_world_model
+    model, _ = load_world_model(model_dir)
+    sp, si = surprise_curves(model, pair)
+    scale = max(1, 192 // pair.possible.shape[1])
+    writer = imageio.get_writer(path, fps=10, codec="libx264", quality=7, macro_block_size=16)
+    try:
+        for t in range(len(pair.possible)):
+            top = np.concatenate([pair.possible[t], np.full_like(pair.possible[t][:, :2], 255), pair.impossible[t]], 1)
+            top = top.repeat(scale, 0).repeat(scale, 1)
+            fig, ax = plt.subplots(figsize=(top.shape[1] / 100, 1.4), dpi=100)
+            ax.plot(sp[:t + 1], label="possible")
+            ax.plot(si[:t + 1], label="impossible")
+            ax.axvline(pair.critical, color="k", lw=0.6)
+            ax.set_xlim(0, len(sp))
+            ax.set_ylim(0, max(sp.max(), si.max()) * 1.1 + 1e-6)
+            ax.set_title(f"{pair.probe}  t={t}  {pair.phases[t]}", fontsize=7)
+            ax.legend(fontsize=6, loc="upper left")
+            ax.tick_params(labelsize=6)
+            fig.tight_layout(pad=0.2)
+            fig.canvas.draw()
+            plot_img = np.asarray(fig.canvas.buffer_rgba())[..., :3]
+            plt.close(fig)
+            frame = np.concatenate([top, plot_img[:, :top.shape[1]]], 0)
+            pad_h, pad_w = (-frame.shape[0]) % 16, (-frame.shape[1]) % 16
+            writer.append_data(np.pad(frame, ((0, pad_h), (0, pad_w), (0, 0)), constant_values=255))
+    finally:
+        writer.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    from agent.voe import PROBES
+    ap = argparse.ArgumentParser(prog="python -m tools.voe", description=__doc__.split("\n\n")[0])
+    ap.add_argument("--model", required=True, help="a folder written by python -m agent.pretrain (or models/world-model)")
+    ap.add_argument("--out", required=True, help="output folder")
+    ap.add_argument("--episodes", type=int, default=40, help="paired episodes per probe (default 40)")
+    ap.add_argument("--window", type=int, default=10, help="frames of surprise from the critical frame (default 10)")
+    ap.add_argument("--seed", type=int, default=0, help="base seed of the held-out episodes")
+    ap.add_argument("--probes", nargs="+", default=list(PROBES), choices=list(PROBES), help="probes to run")
+    ap.add_argument("--video-probe", default="occluder_vanish", help="probe whose first pair goes into pair.mp4")
+    a = ap.parse_args(argv)
+    if a.episodes < 2 or a.window < 1:
+        print("error: --episodes must be >= 2 and --window >= 1", file=sys.stderr)
+        return 2
+    out = Path(a.out)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        report = run_probes(a.model, a.episodes, a.window, a.seed, a.probes)
+    except (FileNotFoundError, ValueError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    pairs = report.pop("_pairs")
+    from agent.files import write_json
+    write_json(out / "report.json", report)
+    write_markdown(report, out / "report.md")
+    plot(report, out)
+    probe = a.video_probe if a.video_probe in pairs else next(iter(pairs))
+    write_video(a.model, pairs[probe], out / "pair.mp4")
+    print((out / "report.md").read_text())
+    print(f"wrote {out}/report.json, report.md, differences.png, curves.png, pair.mp4")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -20,3 +20,13 @@ def test_compare_reports(tmp_path, capsys):
     capsys.readouterr()
     assert compare([str(tmp_path), "--out", str(out)]) == 2
     assert "not a readable tools.evaluate report" in capsys.readouterr().err
+    # seeds of one agent: labelled columns and a pooled column (successes and episodes summed)
+    assert compare([str(tmp_path / "oracle"), str(tmp_path / "memoryless"), "--names", "s0", "s1", "--pool",
+                    "--out", str(out)]) == 0
+    md = (out / "compare.md").read_text()
+    assert "| s0 | s1 | pooled |" in md.splitlines()[0]
+    emerges = next(line for line in md.splitlines() if "| occluded_trajectory | emerges |" in line)
+    assert "**1.00** [0.51, 1.00]" in emerges  # 4/4 pooled: both agents solve the control
+    capsys.readouterr()
+    assert compare([str(tmp_path / "oracle"), "--names", "a", "b", "--out", str(out)]) == 2
+    assert "--names" in capsys.readouterr().err

@@ -1,9 +1,12 @@
 """Compare agents on the permanence battery: one table and one figure from several ``tools.evaluate`` reports.
 
     python -m tools.compare runs/eval_oracle runs/eval_memoryless runs/eval_random --out runs/compare
+    python -m tools.compare runs/eval_s0 runs/eval_s1 runs/eval_s2 --names s0 s1 s2 --pool --out runs/seeds
 
 Writes ``OUT/compare.md`` (successes per task and condition, one column per agent, chance and condition kind)
-and ``OUT/compare.png`` (grouped bars with 95% Wilson intervals; a dash marks chance).
+and ``OUT/compare.png`` (grouped bars with 95% Wilson intervals; a dash marks chance). ``--names`` labels the
+columns (default: the agents' file names); ``--pool`` adds a column pooling every report's episodes (training
+seeds of one agent: successes and episodes summed, Wilson interval of the sum).
 """
 
 from __future__ import annotations
@@ -41,19 +44,38 @@ def rows(reports: list[dict[str, Any]]) -> list[tuple[str, str, dict[str, Any], 
     return out
 
 
-def markdown(reports: list[dict[str, Any]]) -> str:
-    names = [Path(str(r["agent"])).name for r in reports]
+def _names(reports: list[dict[str, Any]], names: list[str] | None) -> list[str]:
+    if names is not None and len(names) != len(reports):
+        raise ValueError(f"--names gives {len(names)} labels for {len(reports)} reports")
+    return names if names is not None else [Path(str(r["agent"])).name for r in reports]
+
+
+def pooled(entries: list[dict[str, Any] | None]) -> dict[str, Any] | None:
+    """Successes and episodes summed over the reports that ran the condition, with the Wilson interval."""
+    from agent.stats import wilson_interval
+    got = [e for e in entries if e is not None]
+    if not got:
+        return None
+    k, n = sum(e["successes"] for e in got), sum(e["episodes"] for e in got)
+    return {"successes": k, "episodes": n, "rate": k / n if n else 0.0, "ci95": list(wilson_interval(k, n))}
+
+
+def markdown(reports: list[dict[str, Any]], names: list[str] | None = None, pool: bool = False) -> str:
+    names = _names(reports, names) + (["pooled"] if pool else [])
     lines = ["| task | condition | kind | chance | " + " | ".join(names) + " |",
              "|---|---|---|---|" + "---|" * len(names)]
     for task, cond, first, entries in rows(reports):
         chance = "—" if first.get("chance") is None else f"{first['chance']:.2f}"
         cells = ["–" if e is None else f"{e['successes']}/{e['episodes']} [{e['ci95'][0]:.2f}, {e['ci95'][1]:.2f}]"
                  for e in entries]
+        if pool:
+            e = pooled(entries)
+            cells.append("–" if e is None else f"**{e['rate']:.2f}** [{e['ci95'][0]:.2f}, {e['ci95'][1]:.2f}]")
         lines.append(f"| {task} | {cond} | {first['kind']} | {chance} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
 
-def plot(reports: list[dict[str, Any]], path: Path) -> None:
+def plot(reports: list[dict[str, Any]], path: Path, names: list[str] | None = None) -> None:
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -69,7 +91,7 @@ def plot(reports: list[dict[str, Any]], path: Path) -> None:
         lo = [max(0.0, e["rate"] - e["ci95"][0]) if e else 0 for *_, es in table for e in [es[k]]]
         hi = [max(0.0, e["ci95"][1] - e["rate"]) if e else 0 for *_, es in table for e in [es[k]]]
         ax.bar(x + (k - (n - 1) / 2) * width, rates, width, yerr=[lo, hi], capsize=2,
-               label=Path(str(rep["agent"])).name)
+               label=_names(reports, names)[k])
     for i, (_, _, first, _) in enumerate(table):
         if first.get("chance") is not None:
             ax.hlines(first["chance"], i - 0.45, i + 0.45, colors="k", linestyles="dashed", linewidth=1)
@@ -87,16 +109,19 @@ def main(argv: list[str] | None = None) -> int:
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("reports", nargs="+", type=Path, help="tools.evaluate output folders (or report.json files)")
     p.add_argument("--out", required=True, type=Path, help="folder for compare.md and compare.png")
+    p.add_argument("--names", nargs="+", help="column labels, one per report (default: the agents' file names)")
+    p.add_argument("--pool", action="store_true", help="add a column pooling all reports' episodes")
     a = p.parse_args(argv)
     try:
         reports = load_reports(a.reports)
+        text = markdown(reports, a.names, a.pool)
     except ValueError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     a.out.mkdir(parents=True, exist_ok=True)
-    (a.out / "compare.md").write_text(markdown(reports))
-    plot(reports, a.out / "compare.png")
-    print(markdown(reports))
+    (a.out / "compare.md").write_text(text)
+    plot(reports, a.out / "compare.png", a.names)
+    print(text)
     print(f"wrote {a.out / 'compare.md'}, {a.out / 'compare.png'}")
     return 0
 

@@ -17,3 +17,7 @@ def test_plot_run(tmp_path):
     assert (tmp_path / "run/plots/curves.png").stat().st_size > 1000
     assert (tmp_path / "run/plots/timeline.png").stat().st_size > 1000
     assert main([str(tmp_path / "nothing")]) == 2
+    # two seeds of one curriculum (the same run twice here): one panel per stage
+    assert main([str(tmp_path / "run"), str(tmp_path / "run"), "--out", str(tmp_path / "seeds")]) == 0
+    assert (tmp_path / "seeds/seeds.png").stat().st_size > 1000
+    assert main([str(tmp_path / "run"), str(tmp_path / "run")]) == 2  # where would it go?

@@ -1,6 +1,10 @@
 """Plots of a training run: learning curves per stage and a curriculum timeline (PNGs in RUN_DIR/plots).
 
     python -m tools.plot runs/NAME
+    python -m tools.plot runs/NAME_s0 runs/NAME_s1 runs/NAME_s2 --out DIR   # seeds of one curriculum: DIR/seeds.png
+
+With several runs (training seeds of one curriculum) it draws ``seeds.png``: per stage, each run's held-out
+success against the stage's env steps, and the graduation threshold.
 """
 
 from __future__ import annotations
@@ -66,13 +70,56 @@ def plot_run(run: str | Path, out: str | Path | None = None) -> list[Path]:
     return [curves, timeline]
 
 
+def plot_seeds(runs: list[str | Path], out: str | Path) -> Path:
+    """``out/seeds.png``: per stage (by name, in the first run's order), each run's held-out success curve."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    stage_dirs: list[dict[str, Path]] = []
+    for run in map(Path, runs):
+        dirs = {p.name.split("_", 1)[1]: p for p in sorted((run / "stages").glob("*_*")) if p.is_dir()}
+        if not dirs:
+            raise FileNotFoundError(f"{str(run)!r} holds no stages/ folder; is it a run of python -m agent.train?")
+        stage_dirs.append(dirs)
+    names = list(stage_dirs[0])
+    fig, axes = plt.subplots(1, len(names), figsize=(3.2 * len(names), 3.0), squeeze=False)
+    for ax, name in zip(axes[0], names):
+        for run, dirs in zip(runs, stage_dirs):
+            if name not in dirs:
+                continue
+            evals = read_jsonl(dirs[name] / "evals.jsonl")
+            ax.plot([r["step"] for r in evals], [r["success_rate"] for r in evals], "o-", ms=3, label=Path(run).name)
+            summary = dirs[name] / "summary.json"
+            if summary.exists() and "threshold" in json.loads(summary.read_text()):
+                ax.axhline(json.loads(summary.read_text())["threshold"], ls="--", c="gray", lw=1)
+        ax.set_ylim(-0.05, 1.05)
+        ax.set_title(name)
+        ax.set_xlabel("env steps in the stage")
+    axes[0][0].set_ylabel("held-out success")
+    axes[0][0].legend(fontsize=7)
+    fig.tight_layout()
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out / "seeds.png", dpi=100)
+    plt.close(fig)
+    return out / "seeds.png"
+
+
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m tools.plot", description=__doc__)
-    p.add_argument("run", help="run folder written by python -m agent.train")
-    p.add_argument("--out", default=None, help="folder for the PNGs (default RUN/plots)")
+    p = argparse.ArgumentParser(prog="python -m tools.plot", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("run", nargs="+", help="run folder(s) written by python -m agent.train")
+    p.add_argument("--out", default=None, help="folder for the PNGs (default RUN/plots; needed for several runs)")
     a = p.parse_args(argv)
     try:
-        for q in plot_run(a.run, a.out):
+        if len(a.run) > 1:
+            if a.out is None:
+                print("error: several runs need --out DIR (where seeds.png goes)", file=sys.stderr)
+                return 2
+            print(plot_seeds(a.run, a.out))
+            return 0
+        for q in plot_run(a.run[0], a.out):
             print(q)
     except FileNotFoundError as e:
         print(f"error: {e}", file=sys.stderr)

@@ -30,7 +30,7 @@ import torch as th
 from sb3_contrib.common.recurrent.buffers import RecurrentRolloutBuffer
 from sb3_contrib.common.recurrent.type_aliases import RNNStates
 
-from agent.auxiliary import phase_code, sighting, train_with_aux, trial_labels
+from agent.auxiliary import PHASE_CODES, phase_code, sighting, train_with_aux, trial_labels
 from agent.rollout import WorkerRolloutRecurrentPPO
 
 class EpisodeSamples(NamedTuple):
@@ -46,6 +46,21 @@ class EpisodeSamples(NamedTuple):
     episode_starts: th.Tensor
     mask: th.Tensor
     aux_labels: th.Tensor
+
+
+class _Segment(NamedTuple):
+    """One gradient sequence of a rollout: an env's steps between episode starts, and what runs before them."""
+
+    start: int
+    """First step, as a flat (env-major) buffer index."""
+    length: int
+    """Steps in this rollout (the loss terms)."""
+    prefix: np.ndarray
+    """Observations of the same episode from earlier rollouts, run first without loss terms (may be empty)."""
+    from_start: bool
+    """The sequence begins at its episode's first step (else from the state stored during the rollout)."""
+    labels: np.ndarray
+    """Auxiliary label of each step, prefix included (:func:`agent.auxiliary.trial_labels`; -1: none)."""
 
 
 _FLAT = ("observations", "actions", "values", "log_probs", "advantages", "returns", "hidden_states_pi",
@@ -79,6 +94,7 @@ class EpisodeSequenceBuffer(RecurrentRolloutBuffer):
             self._prefix_aux = [np.zeros((0, 2), np.int8) for _ in range(self.n_envs)]
             self._prefix_open = np.zeros(self.n_envs, bool)
         super().reset()
+        self._segs: list[_Segment] | None = None
         self.frozen = np.zeros((self.buffer_size, self.n_envs), np.float32)
         self.aux = np.full((self.buffer_size, self.n_envs, 2), -1, np.int8)
 
@@ -124,23 +140,26 @@ class EpisodeSequenceBuffer(RecurrentRolloutBuffer):
         self.aux = self.swap_and_flatten(self.aux)
         self.generator_ready = True
 
-    def _segments(self) -> list[tuple[int, int, np.ndarray, bool]]:
-        """``(flat_start, length, prefix_obs, from_episode_start)`` per segment (env-major flat indices); the
-        prefix's phase codes and sightings in ``self._segment_aux`` by flat start."""
+    def _segments(self) -> list[_Segment]:
+        """The rollout's segments (the same for every epoch of it: built once, after the rollout)."""
+        if self._segs is not None:
+            return self._segs
         starts = self.episode_starts.reshape(self.n_envs, self.buffer_size)
-        segs = []
+        no_aux = np.zeros((0, 2), np.int8)
+        self._segs = []
         for e in range(self.n_envs):
             cut = sorted({0, *np.flatnonzero(starts[e] > 0.5).tolist()})
             for a, b in zip(cut, [*cut[1:], self.buffer_size]):
-                if a == 0 and starts[e, 0] < 0.5:
-                    prefix = self._prefix[e] if self._prefix_open[e] else None
-                    segs.append((e * self.buffer_size, b, prefix if prefix is not None else
-                                 self._empty(), prefix is not None))
-                    self._segment_aux[e * self.buffer_size] = self._prefix_aux[e] if prefix is not None else \
-                        np.zeros((0, 2), np.int8)
-                else:
-                    segs.append((e * self.buffer_size + a, b - a, self._empty(), True))
-        return segs
+                flat = e * self.buffer_size + a
+                continued = a == 0 and starts[e, 0] < 0.5  # the episode began in an earlier rollout
+                from_start = not continued or bool(self._prefix_open[e])
+                prefix, prefix_aux = (self._prefix[e], self._prefix_aux[e]) if continued and from_start else \
+                    (self._empty(), no_aux)
+                aux = np.concatenate([prefix_aux, self.aux[flat:flat + b - a]])
+                # a trial's label needs its steps from the episode's start (see agent.auxiliary)
+                labels = trial_labels(aux[:, 0], aux[:, 1]) if from_start else np.full(len(aux), -1, np.int64)
+                self._segs.append(_Segment(flat, b - a, prefix, from_start, labels))
+        return self._segs
 
     def get(self, batch_size: int | None = None) -> Generator[EpisodeSamples, None, None]:
         assert self.full, "Rollout buffer must be full before sampling from it"
@@ -148,39 +167,38 @@ class EpisodeSequenceBuffer(RecurrentRolloutBuffer):
             self._flatten()
         total = self.buffer_size * self.n_envs
         batch_size = total if batch_size is None else batch_size
-        self._segment_aux: dict[int, np.ndarray] = {}
         segs = self._segments()
-        self.stats = {"sequences": len(segs), "from_episode_start": float(np.mean([s[3] for s in segs])),
-                      "prefix_steps": float(sum(len(s[2]) for s in segs))}
+        self.stats = {"sequences": len(segs), "from_episode_start": float(np.mean([s.from_start for s in segs])),
+                      "prefix_steps": float(sum(len(s.prefix) for s in segs))}
         order = np.random.permutation(len(segs))
-        groups: list[list[tuple[int, int, np.ndarray, bool]]] = [[]]
+        groups: list[list[_Segment]] = [[]]
         steps = 0
         for i in order:
             if steps >= batch_size:
                 groups.append([])
                 steps = 0
             groups[-1].append(segs[i])
-            steps += segs[i][1]
+            steps += segs[i].length
         if len(groups) > 1 and steps < batch_size // 2:  # a leftover of a few steps joins the group before it
             groups[-2] += groups.pop()  # (a 1-step minibatch has no advantage std: NaN weights)
         for group in groups:
             yield from self._nonempty(group)
 
-    def _nonempty(self, group: list[tuple[int, int, np.ndarray, bool]]) -> Generator[EpisodeSamples]:
+    def _nonempty(self, group: list[_Segment]) -> Generator[EpisodeSamples]:
         """The group's samples, unless every step is masked (no loss term: its means would be NaN)."""
-        if any(self.frozen[a:a + n].min() < 0.5 for a, n, _, _ in group):
+        if any(self.frozen[g.start:g.start + g.length].min() < 0.5 for g in group):
             yield self._samples(group)
 
-    def _samples(self, group: list[tuple[int, int, np.ndarray, bool]]) -> EpisodeSamples:
+    def _samples(self, group: list[_Segment]) -> EpisodeSamples:
         n_seq = len(group)
-        max_len = max(len(p) + n for _, n, p, _ in group)
+        max_len = max(len(g.prefix) + g.length for g in group)
         obs = np.zeros((n_seq, max_len, *self.obs_shape), self.observations.dtype)
         act = np.zeros((n_seq, max_len, *self.actions.shape[1:]), np.float32)
         cols = {k: np.zeros((n_seq, max_len), np.float32) for k in ("values", "log_probs", "advantages", "returns",
                                                                      "episode_starts", "mask")}
         labels = np.full((n_seq, max_len), -1, np.int64)
-        first = np.array([a for a, _, _, _ in group])
-        for j, (a, n, prefix, from_start) in enumerate(group):
+        first = np.array([g.start for g in group])
+        for j, (a, n, prefix, from_start, seg_labels) in enumerate(group):
             k = len(prefix)
             obs[j, :k], obs[j, k:k + n] = prefix, self.observations[a:a + n]
             act[j, k:k + n] = self.actions[a:a + n]
@@ -188,9 +206,7 @@ class EpisodeSequenceBuffer(RecurrentRolloutBuffer):
                 cols[name][j, k:k + n] = self.__dict__[name][a:a + n].reshape(-1)
             cols["episode_starts"][j, 0] = 1.0 if from_start else 0.0
             cols["mask"][j, k:k + n] = 1.0 - self.frozen[a:a + n].reshape(-1)
-            if from_start:  # a trial's label needs its steps from the episode's start (see agent.auxiliary)
-                aux = np.concatenate([self._segment_aux.get(a, np.zeros((0, 2), np.int8)), self.aux[a:a + n]])
-                labels[j, :k + n] = trial_labels(aux[:, 0], aux[:, 1])
+            labels[j, :k + n] = seg_labels
 
         def states(name: str) -> th.Tensor:  # (n_seq, layers, h) stored at each sequence's first step
             return self.to_torch(self.__dict__[name][first].swapaxes(0, 1)).contiguous()
@@ -241,23 +257,30 @@ class EpisodeRecurrentPPO(WorkerRolloutRecurrentPPO):
         # both rollout loops call this after each step and before filing it: file the current observation's
         # flags, then work out the next observation's from this step's info
         super()._update_info_buffer(infos, dones)
-        buf = self.rollout_buffer
         done = np.zeros(len(infos), bool) if dones is None else np.asarray(dones, bool)
-        first = getattr(self, "_phase", None) is None
-        if first:  # the first step of training: a battery episode starts held, in show
-            self._phase = np.array([0 if "phase" in info else -1 for info in infos])
-        if self.aux_weight and isinstance(buf, EpisodeSequenceBuffer):
+        if self.aux_weight:
+            self._file_aux(infos, done)
+        if self.mask_frozen:
+            self._file_frozen(infos, done)
+
+    def _file_aux(self, infos: list[dict[str, Any]], done: np.ndarray) -> None:
+        """The current observation's phase code and its step's sighting (:mod:`agent.auxiliary`)."""
+        phase = getattr(self, "_phase", None)
+        if phase is None:  # the first step of training: a battery episode starts in show
+            phase = np.array([PHASE_CODES["show"] if "phase" in info else -1 for info in infos])
+        if isinstance(self.rollout_buffer, EpisodeSequenceBuffer):
             seen = [sighting(info, self.aux_source) for info in infos]
-            buf.pending_aux = np.stack([self._phase, seen], axis=1).astype(np.int8)
-        self._phase = np.array([(0 if d else phase_code(info)) if "phase" in info else -1
+            self.rollout_buffer.pending_aux = np.stack([phase, seen], axis=1).astype(np.int8)
+        self._phase = np.array([(PHASE_CODES["show"] if d else phase_code(info)) if "phase" in info else -1
                                 for info, d in zip(infos, done)])
-        if not self.mask_frozen:
-            return
-        if isinstance(buf, EpisodeSequenceBuffer):
-            held = getattr(self, "_held", None)
-            if held is None:
-                held = np.array(["phase" in info for info in infos])
-            buf.pending_frozen = held.astype(np.float32)
+
+    def _file_frozen(self, infos: list[dict[str, Any]], done: np.ndarray) -> None:
+        """Whether the current observation was taken while the infant is held still."""
+        held = getattr(self, "_held", None)
+        if held is None:  # the first step of training: a battery episode starts held
+            held = np.array(["phase" in info for info in infos])
+        if isinstance(self.rollout_buffer, EpisodeSequenceBuffer):
+            self.rollout_buffer.pending_frozen = held.astype(np.float32)
         self._held = np.array([("phase" in info) and (bool(d) or info["phase"] in HELD_PHASES)
                                for info, d in zip(infos, done)])
 

@@ -25,6 +25,7 @@ from gymnasium.vector.utils import batch_space
 from env.backends.mujoco.batch_renderer import BatchMemberBackend, BatchRenderer
 from env.config import EnvConfig
 from env.infant_env import InfantEnv
+from env.seeds import world_seeds
 
 
 class _Member(InfantEnv):
@@ -103,21 +104,12 @@ class BatchedInfantEnv(VectorEnv):
             return {k: np.stack([o[k] for o in obs]) for k in obs[0]}
         return np.stack(obs)
 
-    def _seeds(self, seed: int | list[int | None] | None) -> list[int | None]:
-        if seed is None:
-            return [None] * self.num_envs
-        if isinstance(seed, int):
-            return [seed + i for i in range(self.num_envs)]
-        if len(seed) != self.num_envs:
-            raise ValueError(f"got {len(seed)} seeds for {self.num_envs} envs; pass one per env or one int")
-        return list(seed)
-
     # ----------------------------------------------------------------- gym API
     def reset(self, *, seed: int | list[int | None] | None = None, options: dict[str, Any] | None = None):
         self._set_deferred(True)
         infos: dict[str, Any] = {}
         try:
-            for i, (e, s) in enumerate(zip(self.envs, self._seeds(seed))):
+            for i, (e, s) in enumerate(zip(self.envs, world_seeds(seed, self.num_envs))):
                 _, info = e.reset(seed=s, options=options)
                 infos = self._add_info(infos, info, i)
         finally:

@@ -41,3 +41,15 @@ def check_train_seed(seed: int) -> int:
 def is_eval_seed(seed: int) -> bool:
     """Whether ``seed`` lies in the evaluation range."""
     return EVAL_SEED_BASE <= seed < EVAL_SEED_BASE + _SPAN
+
+
+def world_seeds(seed: int | list[int | None] | None, n: int) -> list[int | None]:
+    """Reset seeds of a vector env's ``n`` worlds: none, ``seed + i`` for an int (world ``i`` then gives the
+    single env's episodes reset with ``seed + i``), or one per world."""
+    if seed is None:
+        return [None] * n
+    if isinstance(seed, int):
+        return [seed + i for i in range(n)]
+    if len(seed) != n:
+        raise ValueError(f"got {len(seed)} seeds for {n} envs; pass one per env or one int")
+    return list(seed)

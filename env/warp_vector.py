@@ -43,6 +43,7 @@ from env.backends.base import Frame
 from env.backends.mujoco.warp_sim import WarpGroup, WarpMemberBackend, rgb_uint8
 from env.config import EnvConfig
 from env.infant_env import InfantEnv
+from env.seeds import world_seeds
 
 
 def warp_device(device: str | None = None) -> str:
@@ -197,19 +198,10 @@ class WarpVectorEnv(VectorEnv):
     def _wp_device_ordinal(self) -> int:
         return int(self.device.split(":")[1]) if ":" in self.device else 0
 
-    def _seeds(self, seed: int | list[int | None] | None) -> list[int | None]:
-        if seed is None:
-            return [None] * self.num_envs
-        if isinstance(seed, int):
-            return [seed + i for i in range(self.num_envs)]
-        if len(seed) != self.num_envs:
-            raise ValueError(f"got {len(seed)} seeds for {self.num_envs} envs; pass one per env or one int")
-        return list(seed)
-
     # ----------------------------------------------------------------- gym API
     def reset(self, *, seed: int | list[int | None] | None = None, options: dict[str, Any] | None = None):
         infos: dict[str, Any] = {}
-        for i, (e, s) in enumerate(zip(self.envs, self._seeds(seed))):
+        for i, (e, s) in enumerate(zip(self.envs, world_seeds(seed, self.num_envs))):
             _, info = e.reset(seed=s, options=options)
             infos = self._add_info(infos, info, i)
         self._regroup()

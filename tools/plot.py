@@ -90,9 +90,10 @@ def plot_seeds(runs: list[str | Path], out: str | Path) -> Path:
                 continue
             evals = read_jsonl(dirs[name] / "evals.jsonl")
             ax.plot([r["step"] for r in evals], [r["success_rate"] for r in evals], "o-", ms=3, label=Path(run).name)
-            summary = dirs[name] / "summary.json"
-            if summary.exists() and "threshold" in json.loads(summary.read_text()):
-                ax.axhline(json.loads(summary.read_text())["threshold"], ls="--", c="gray", lw=1)
+            summary = json.loads((dirs[name] / "summary.json").read_text()) if (dirs[name] / "summary.json").exists() \
+                else {}
+            if "threshold" in summary:
+                ax.axhline(summary["threshold"], ls="--", c="gray", lw=1)
         ax.set_ylim(-0.05, 1.05)
         ax.set_title(name)
         ax.set_xlabel("env steps in the stage")

@@ -8,7 +8,8 @@ encoder, with the curriculum's transfer mode). ``scratch``: only the target stag
 (``python -m agent.pretrain``; :mod:`agent.pretrain`) with the stage's transfer mode. Writes
 ``results.json``, ``transfer.png`` (steps to graduate) and ``curves.png`` (held-out success of the target stage
 against its env steps, every arm and seed) into ``--out``; ``--plot-only`` redraws them from a finished run.
-``--ray local`` (or ``auto``: the cluster in ``RAY_ADDRESS``) runs the arms × seeds as Ray tasks
+``--budget STAGE=STEPS`` (repeatable) sets a stage's budget for this experiment (e.g. a shorter one on a small
+machine; a ``freeze-then-unfreeze`` stage keeps its frozen fraction). ``--ray local`` (or ``auto``: the cluster in ``RAY_ADDRESS``) runs the arms × seeds as Ray tasks
 (:mod:`agent.sweep`); a trial that failed for good has an ``error`` row and the command exits 1.
 """
 
@@ -24,7 +25,7 @@ from pathlib import Path
 from agent import sweep
 from agent.cli import add_dataclass_options
 from agent.runner import RunOptions, run_curriculum
-from curriculum.config import CurriculumConfig, load_curriculum
+from curriculum.config import ConfigError, CurriculumConfig, load_curriculum
 
 
 def variants(cfg: CurriculumConfig, target: str, seed: int,
@@ -43,6 +44,28 @@ def variants(cfg: CurriculumConfig, target: str, seed: int,
         arms["pretrained"] = dataclasses.replace(cfg, seed=seed, stages=(stage,),
                                                  agent=dataclasses.replace(cfg.agent, init_encoder=None))
     return arms
+
+
+def parse_budget(text: str) -> tuple[str, int]:
+    """``STAGE=STEPS`` (a ``--budget`` value) → ``(stage, steps)``; ``STEPS`` may use ``_`` (``50_000``)."""
+    name, sep, steps = text.partition("=")
+    try:
+        value = int(steps)
+    except ValueError:
+        value = 0
+    if not sep or not name or value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not STAGE=STEPS with STEPS >= 1 (e.g. occluder=50000)")
+    return name, value
+
+
+def with_budgets(cfg: CurriculumConfig, budgets: dict[str, int]) -> CurriculumConfig:
+    """``cfg`` with the named stages' budgets replaced; a ConfigError names a stage ``cfg`` lacks."""
+    names = [s.name for s in cfg.stages]
+    unknown = sorted(set(budgets) - set(names))
+    if unknown:
+        raise ConfigError(f"--budget names {unknown}, not stages of curriculum {cfg.name!r}; stages: {names}")
+    return dataclasses.replace(cfg, stages=tuple(dataclasses.replace(s, budget=budgets.get(s.name, s.budget))
+                                                 for s in cfg.stages))
 
 
 def run_trial(cfg: CurriculumConfig, arm: str, seed: int, run_dir: Path, n_envs: int) -> dict:
@@ -70,6 +93,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--pretrained", default=None,
                    help="an encoder.pt or a folder holding one (python -m agent.pretrain, models/world-model): adds "
                         "the 'pretrained' arm")
+    p.add_argument("--budget", type=parse_budget, action="append", default=[], metavar="STAGE=STEPS",
+                   help="set a stage's env-step budget for this experiment (repeatable), e.g. occluder=50000")
     p.add_argument("--plot-only", action="store_true", help="only redraw the plots from --out/results.json")
     sweep.add_arguments(p)
     a = p.parse_args(argv)
@@ -78,6 +103,10 @@ def main(argv: list[str] | None = None) -> int:
     if "pretrained" in a.arms and not a.pretrained:
         p.error("the 'pretrained' arm needs --pretrained PATH (an encoder.pt or a folder holding one)")
     cfg = load_curriculum(a.curriculum)
+    try:
+        cfg = with_budgets(cfg, dict(a.budget))
+    except ConfigError as e:
+        p.error(str(e))
     out = Path(a.out)
     if a.target not in [s.name for s in cfg.stages]:
         p.error(f"--target {a.target!r} is not a stage of {a.curriculum}; stages: {[s.name for s in cfg.stages]}")

@@ -12,6 +12,7 @@ from it; the looking-time proxy counts the frames of the 20 from it whose surpri
 from __future__ import annotations
 
 import math
+from itertools import pairwise
 from dataclasses import dataclass
 from typing import Any
 
@@ -116,3 +117,32 @@ def paired_summary(diffs: np.ndarray, seed: int = 0, n_boot: int = 2000) -> dict
     lo, hi = np.percentile(boots, [2.5, 97.5])
     return {"mean": float(diffs.mean()), "ci95": [float(lo), float(hi)], "n": len(diffs),
             "positive": int((diffs > 0).sum()), "negative": int((diffs < 0).sum()), "sign_p": sign_test(diffs)}
+
+
+def toy_separation(encoder: Any, pairs: list[Pair], window: int = 10) -> dict[str, np.ndarray]:
+    """How much of an encoder's latent the toy is: per pair, the distance (1 − cosine) between the latents of
+    the possible and the impossible frame, averaged over ``window`` frames from the critical frame (the events
+    differ there only by the toy), and per consecutive two pairs the distance between two homes at their critical
+    frames; the same for pixels (share that differ). A world model can only be surprised by what its encoder
+    tells apart: if the toy moves the latent far less than its share of the pixels would, the encoder ignores it.
+    ``encoder`` maps float (N, 3, H, W) images in [0, 1] to latents (:func:`agent.encoder.build_encoder`)."""
+    def latents(frames: np.ndarray) -> torch.Tensor:
+        x = torch.from_numpy(frames).float().div(255).permute(0, 3, 1, 2)
+        with torch.no_grad():
+            return encoder(x)
+
+    def dist(a: torch.Tensor, b: torch.Tensor) -> np.ndarray:
+        return (1 - torch.nn.functional.cosine_similarity(a, b, dim=-1)).numpy()
+
+    latent_pair, pixel_pair, at_critical = [], [], []
+    for p in pairs:
+        c = min(p.critical, len(p.possible) - 1)
+        a, b = p.possible[c:c + window], p.impossible[c:c + window]
+        za, zb = latents(a), latents(b)
+        latent_pair.append(float(dist(za, zb).mean()))
+        pixel_pair.append(float((a != b).any(-1).mean()))
+        at_critical.append((p.possible[c], za[0]))
+    homes = list(pairwise(at_critical))
+    return {"latent_pair": np.array(latent_pair), "pixel_pair": np.array(pixel_pair),
+            "latent_homes": np.array([float(dist(za, zb)) for (_, za), (_, zb) in homes]),
+            "pixel_homes": np.array([float((fa != fb).any(-1).mean()) for (fa, _), (fb, _) in homes])}

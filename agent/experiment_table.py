@@ -44,9 +44,13 @@ def stage_rows(outs: list[Path]) -> list[dict[str, Any]]:
     return list(rows.values())
 
 
-def _stat(values: list[float]) -> dict[str, float | None]:
+def _stat(values: list[float], low: float, high: float) -> dict[str, float | None]:
+    """Mean and 95% t interval, the interval clipped to the values' possible range [low, high] (a t interval
+    over 5 seeds of a bounded figure can reach past it)."""
     mean, lo, hi = mean_interval(values)
-    return {"mean": mean, "low": None if math.isnan(lo) else lo, "high": None if math.isnan(hi) else hi}
+    if math.isnan(lo):
+        return {"mean": mean, "low": None, "high": None}
+    return {"mean": mean, "low": max(low, lo), "high": min(high, hi)}
 
 
 def summarize(rows: list[dict[str, Any]], baseline: str = "scratch") -> dict[str, Any]:
@@ -63,17 +67,19 @@ def summarize(rows: list[dict[str, Any]], baseline: str = "scratch") -> dict[str
         for arm, rs in by_arm.items():
             if not rs:
                 continue
+            rs = sorted(rs, key=lambda r: r["seed"])
             steps = [float(r["steps_to_graduate"] if r["graduated"] else r["budget"]) for r in rs]
             success = [float(r["final_success"]) for r in rs]
-            arms[stage][arm] = {"seeds": sorted(r["seed"] for r in rs), "graduated": sum(r["graduated"] for r in rs),
-                                "censored": any(not r["graduated"] for r in rs), "steps": _stat(steps),
-                                "final_success": _stat(success), "steps_values": steps, "success_values": success,
+            arms[stage][arm] = {"seeds": [r["seed"] for r in rs], "graduated": sum(r["graduated"] for r in rs),
+                                "censored": any(not r["graduated"] for r in rs),
+                                "steps": _stat(steps, 0.0, max(float(r["budget"]) for r in rs)),
+                                "final_success": _stat(success, 0.0, 1.0), "steps_values": steps, "success_values": success,
                                 "graduated_values": [bool(r["graduated"]) for r in rs]}
         base = arms[stage].get(baseline)
         for arm, st in arms[stage].items():
             if arm == baseline or base is None or len(st["seeds"]) < 2 or len(base["seeds"]) < 2:
                 continue
-            d = {}
+            d: dict[str, Any] = {"neither_graduated": st["graduated"] == 0 and base["graduated"] == 0}
             for key in ("steps", "success"):
                 diff, lo, hi = difference_interval(st[f"{key}_values"], base[f"{key}_values"])
                 d[key] = {"difference": diff, "low": lo, "high": hi, "supported": lo > 0 or hi < 0}
@@ -104,9 +110,20 @@ def markdown(summary: dict[str, Any]) -> str:
             cells = []
             for key, fmt in (("steps", "{:+,.0f}"), ("success", "{:+.3f}")):
                 x = d[key]
+                if key == "steps" and d["neither_graduated"]:
+                    cells.append("none: neither graduated")
+                    continue
                 cells.append(f"{fmt.format(x['difference'])} [{fmt.format(x['low'])}, {fmt.format(x['high'])}]"
                              + ("" if x["supported"] else " (none)"))
             lines.append(f"| {stage} | {arm} | {cells[0]} | {cells[1]} |")
+    lines += ["", ("| stage | arm | per seed: steps to graduate (– not within the budget) | per seed: final held-out "
+              "success |"), "|---|---|---|---|"]
+    for stage in summary["stages"]:
+        for arm, st in summary["arms"][stage].items():
+            steps = ", ".join(f"s{s} {v / 1000:.0f}k" if g else f"s{s} –"
+                              for s, v, g in zip(st["seeds"], st["steps_values"], st["graduated_values"]))
+            success = ", ".join(f"s{s} {v:.3f}" for s, v in zip(st["seeds"], st["success_values"]))
+            lines.append(f"| {stage} | {arm} | {steps} | {success} |")
     return "\n".join(lines) + "\n"
 
 

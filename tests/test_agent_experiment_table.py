@@ -27,7 +27,7 @@ def test_rows_labels_and_intervals(tmp_path):
         _stage(occ / f"shared_seed{seed}", 0, "look", "scratch", 30000 + 1000 * seed, 0.9)
         _stage(occ / f"shared_seed{seed}", 1, "occluder", "freeze-then-unfreeze", None, 0.5 + 0.05 * seed)
         _stage(occ / f"scratch_seed{seed}", 0, "occluder", "scratch", None, 0.55 - 0.05 * seed)
-        _stage(look / f"pretrained_seed{seed}", 0, "look", "finetune", 10000, 0.95 + 0.01 * seed)
+        _stage(look / f"pretrained_seed{seed}", 0, "look", "finetune", 10000, 0.97 + 0.015 * seed)
         _stage(look / f"scratch_seed{seed}", 0, "look", "scratch", 90000, 0.0)  # a duplicate: the first wins
     rows = experiment_table.stage_rows([occ, look])
     assert sorted((r["stage"], r["arm"]) for r in rows if r["seed"] == 0) == [
@@ -40,6 +40,9 @@ def test_rows_labels_and_intervals(tmp_path):
     assert not s["differences"]["occluder"]["shared"]["success"]["supported"]
     table = experiment_table.markdown(s)
     assert "| occluder | shared | 3 | 0/3 | ≥ 50,000" in table and "(none)" in table
+    assert "| occluder | shared | none: neither graduated |" in table and "| look | scratch | s0 30k, s1 31k, s2 32k |" in table
+    hi = s["arms"]["look"]["pretrained"]["final_success"]["high"]
+    assert hi == 1.0  # 0.97, 0.985, 1.0: the t interval reaches past 1 and is clipped to it
 
 
 def test_cli_errors_name_the_problem(tmp_path, capsys):

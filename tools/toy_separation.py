@@ -8,7 +8,7 @@ impossible event differ only by the toy (a few pixels at 64×64), so the latent 
 the distance between two homes at the same moment, says how much of the latent the toy is; the same ratio for
 pixels says how much of the image it is (:func:`agent.voe.toy_separation`). Each ``LABEL=PATH`` group is an
 ``encoder.pt``, a folder holding one, or a glob of them (e.g. the training seeds of one arm); ``--random N`` adds
-N untrained encoders of the first one's architecture. Per group: the toy's share of the latent per memory probe
+N untrained encoders of the same architecture. Per group: the toy's share of the latent per memory probe
 and over them, a mean over the group's encoders with a 95% t interval. Writes ``report.json`` and ``report.md``.
 """
 
@@ -50,16 +50,19 @@ def run(groups: list[str], random: int, episodes: int, window: int, base_seed: i
     for spec in groups:
         label, paths = _paths(spec)
         encoders[label] = [build_encoder(p).eval() for p in paths]
-        shapes |= {(tuple(read_encoder(p)["obs_shape"]), read_encoder(p)["arch"]) for p in paths}
+        for path in paths:
+            blob = read_encoder(path)
+            shapes.add((tuple(blob["obs_shape"]), blob["arch"], int(blob["features_dim"])))
     if len(shapes) != 1:
-        raise ValueError(f"the encoders take different inputs {sorted(shapes)}; compare encoders of one resolution")
-    (shape, arch), = shapes
+        raise ValueError(f"the encoders differ in (input shape, architecture, width): {sorted(shapes)}; compare "
+                         "encoders of one resolution and architecture")
+    (shape, arch, features_dim), = shapes
     if random:
         space = gym.spaces.Box(0, 255, shape, dtype="uint8")
-        encoders[f"random init ({random})"] = []
+        encoders["random init"] = []
         for i in range(random):
             torch.manual_seed(base_seed + i)
-            encoders[f"random init ({random})"].append(InfantEncoder(space, 256, arch).eval())
+            encoders["random init"].append(InfantEncoder(space, features_dim, arch).eval())
     height, width = shape[1], shape[2]
     report: dict[str, Any] = {"episodes": episodes, "window": window, "resolution": [width, height], "probes": {},
                               "groups": {label: len(e) for label, e in encoders.items()}}

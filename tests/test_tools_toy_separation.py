@@ -38,6 +38,7 @@ def test_command_reports_each_group(tmp_path):
     assert report["groups"] == {"trained": 2, "random init": 2} and report["resolution"] == [32, 32]
     for probe in ("occluder_vanish", "cups_vanish", "occluder_swap"):
         assert 0 < report["probes"][probe]["pixel_share"] < 0.1
+        assert report["probes"][probe]["latent_share"]["trained"]["pair_distance"] > 0
     assert report["overall"]["trained"]["share"] > 0 and len(report["overall"]["random init"]["values"]) == 2
     assert "| pixels |" in (out / "report.md").read_text()
     assert main(["--encoders", f"none={tmp_path}/nothing*", "--out", str(out)]) == 2

@@ -36,7 +36,8 @@ def _paths(spec: str) -> tuple[str, list[Path]]:
 
 
 def run(groups: list[str], random: int, episodes: int, window: int, base_seed: int) -> dict[str, Any]:
-    """The report: per group and probe, the toy's share of the latent (pair distance / home distance)."""
+    """The report: per group and probe, the toy's share of the latent (pair distance / home distance) and the
+    pair distance itself (mean 1 − cosine between the events' latents)."""
     import torch
     import gymnasium as gym
 
@@ -72,15 +73,17 @@ def run(groups: list[str], random: int, episodes: int, window: int, base_seed: i
         row: dict[str, Any] = {}
         pixel = None
         for label, encs in encoders.items():
-            values = []
+            values, distances = [], []
             for i, enc in enumerate(encs):
                 sep = toy_separation(enc, pairs, window)
                 pixel = float(sep["pixel_pair"].mean() / sep["pixel_homes"].mean())
                 share = float(sep["latent_pair"].mean() / sep["latent_homes"].mean())
                 values.append(share)
+                distances.append(float(sep["latent_pair"].mean()))
                 shares[label][i].append(share)
             mean, lo, hi = mean_interval(values)
-            row[label] = {"share": mean, "ci95": None if np.isnan(lo) else [lo, hi], "values": values}
+            row[label] = {"share": mean, "ci95": None if np.isnan(lo) else [lo, hi], "values": values,
+                          "pair_distance": float(np.mean(distances))}
         report["probes"][probe] = {"pixel_share": pixel, "latent_share": row}
     report["overall"] = {}
     for label, per_encoder in shares.items():

@@ -25,6 +25,11 @@ class PaddedSteps(NamedTuple):
     padded_rows: int
     """Rows of the padded layout, ``n_sequences * max_length``."""
 
+    def padded(self) -> th.Tensor:
+        """The observations in the padded layout, zeros in the padding: what sb3-contrib's buffer gives."""
+        out = self.observations.new_zeros((self.padded_rows, *self.observations.shape[1:]))
+        return out.index_copy(0, self.rows, self.observations)
+
 
 class InfantLstmPolicy(RecurrentActorCriticCnnPolicy):
     """``CnnLstmPolicy`` whose LSTM runs each training sequence in one call.

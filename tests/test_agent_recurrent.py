@@ -131,6 +131,7 @@ def test_packed_buffer_gives_sb3_contribs_minibatches_and_gradients() -> None:
                 rows = a.observations.rows
                 assert a.observations.padded_rows == len(b.observations)
                 assert torch.equal(a.observations.observations, b.observations[rows])
+                assert torch.equal(a.observations.padded(), b.observations)
                 padding = torch.ones(len(b.observations), dtype=torch.bool)
                 padding[rows] = False
                 assert not b.mask[padding].any() and not b.observations[padding].any()

@@ -119,9 +119,9 @@ class PackedRecurrentRolloutBuffer(RecurrentRolloutBuffer):
         starts[0] = True
         self.seq_start_indices = np.flatnonzero(starts)  # as sb3-contrib's create_sequencers
         seq = np.cumsum(starts) - 1  # sequence of each step
-        time = np.arange(len(batch_inds)) - self.seq_start_indices[seq]
-        n_seq, max_len = len(self.seq_start_indices), int(time.max()) + 1
-        rows = seq * max_len + time
+        step = np.arange(len(batch_inds)) - self.seq_start_indices[seq]  # its place in the sequence
+        n_seq, max_len = len(self.seq_start_indices), int(step.max()) + 1
+        rows = seq * max_len + step
 
         def padded(a: np.ndarray) -> th.Tensor:  # what sb3-contrib's pad_and_flatten gives: zeros after each sequence
             out = np.zeros((n_seq * max_len, *a.shape[1:]), a.dtype)

@@ -232,6 +232,7 @@ class StageConfig:
                 raise ConfigError(f"stage {self.name!r}: ppo.{key}={value!r} must be a number")
 
     def _check_variants(self) -> None:
+        named: dict[str, dict[str, Any]] = {}
         for i, v in enumerate(self.variants):
             where = f"stage {self.name!r}: variants[{i}]"
             if not isinstance(v, dict):
@@ -247,6 +248,9 @@ class StageConfig:
             for key in _SET_ELSEWHERE:
                 if key in v:
                     raise ConfigError(f"{where}: {key} is set by a stage field or the curriculum, not per variant")
+            if named.setdefault(v.get("name", ""), v) != v and v.get("name"):  # a repeated name must be a repeat
+                raise ConfigError(f"{where}: name {v['name']!r} is used by a variant with other options; a name "
+                                  "may repeat only to weight the same variant")
 
     def make_kwargs(self, width: int, height: int, backend: str) -> dict[str, Any]:
         """Keyword arguments for ``gym.make`` (one env of this stage)."""

@@ -28,6 +28,8 @@ def test_variant_errors_name_the_entry_and_the_fix():
         _stage(variants=[{"env_id": "Peekaboo/ANotB-v2"}])
     with pytest.raises(ConfigError, match=r"variants\[1\]: age_months is set by a stage field"):
         _stage(variants=[{"env_id": OCC}, {"env_id": CUPS, "age_months": 6}])
+    with pytest.raises(ConfigError, match="name 'a' is used by a variant with other options"):
+        _stage(variants=[{"env_id": OCC, "name": "a"}, {"env_id": OCC, "name": "a", "n_screens": 2}])
     with pytest.raises(ConfigError, match="ppo.ent_coeff is no PPO setting"):
         _stage(ppo={"ent_coeff": 0.0})
     with pytest.raises(ConfigError, match="must be a number"):

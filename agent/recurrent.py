@@ -108,9 +108,10 @@ class PackedRecurrentRolloutBuffer(RecurrentRolloutBuffer):
 
     sb3-contrib pads every sequence of a minibatch to the longest (a minibatch of 256 steps rotated across the
     env-major rollout holds ~3 sequences cut at env changes: ~384 rows) and the policy encodes every row, the
-    padding too: a third of RecurrentPPO's gradient epochs went into encoding zeros. The minibatches, sequences and
-    every other field are sb3-contrib's, byte for byte (the same draws from numpy's global generator); only the
-    observations come unpadded, for :meth:`InfantLstmPolicy.extract_features`.
+    padding too: a third of the encoder's work in RecurrentPPO's gradient epochs (a fifth of their time) went into
+    encoding zeros. The minibatches, sequences and every other field are sb3-contrib's, byte for byte (the same draws
+    from numpy's global generator); only the observations come unpadded, for
+    :meth:`InfantLstmPolicy.extract_features`.
     """
 
     def _get_samples(self, batch_inds: np.ndarray, env_change: np.ndarray,  # type: ignore[override]

@@ -38,7 +38,7 @@ class PhaseTimer(BaseCallback):
 
 
 def ppo_throughput(env_id: str = "Peekaboo/FindToy-v1", n_envs: int = 16, steps: int = 4096, width: int = 64,
-                   height: int = 64, batched: bool = True, torch_threads: int = 2, rollout_threads: int = 1,
+                   height: int = 64, batched: bool = True, torch_threads: int | None = None, rollout_threads: int = 1,
                    n_steps: int = 128, encoder: str = "fast", features_dim: int = 256, recurrent: bool = False,
                    seed: int = 0, sim: str = "mujoco", device: str = "cpu", warp_homes: int = 0) -> dict[str, Any]:
     """Env steps/s with random actions and with PPO learning, on the same vectorized envs.
@@ -46,7 +46,7 @@ def ppo_throughput(env_id: str = "Peekaboo/FindToy-v1", n_envs: int = 16, steps:
     The learner is the agent's (:func:`agent.policy.build_model`: shared encoder ``encoder``, feed-forward PPO
     whose rollouts run in the env processes (:class:`agent.rollout.WorkerRolloutPPO`), batch 256, 4 epochs,
     rollouts of ``n_steps × n_envs``; ``n_steps`` 128 as ``PPOConfig`` and the default curriculum train), with
-    ``torch_threads`` during the gradient epochs, as ``agent.train`` runs it.
+    ``torch_threads`` during the gradient epochs (default: the CPUs this process may run on, as ``agent.train``).
 
     :param n_envs: envs; with ``batched`` 2 processes of ``n_envs // 2`` batched worlds, else one process each.
     :param steps: env steps measured for each phase (after a warm-up rollout): env-only, PPO, env-only again; the
@@ -64,10 +64,12 @@ def ppo_throughput(env_id: str = "Peekaboo/FindToy-v1", n_envs: int = 16, steps:
 
     import env  # noqa: F401
     from agent.policy import TorchThreads, build_model, make_vec_env
+    from agent.process_state import usable_cpus
     from curriculum.config import AgentConfig, PPOConfig, StageConfig
 
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
+    torch_threads = torch_threads or usable_cpus()
     agent = AgentConfig(encoder=encoder, features_dim=features_dim, recurrent=recurrent,
                         ppo=PPOConfig(n_steps=n_steps, batch_size=min(256, n_steps * n_envs), n_epochs=4))
     stage = StageConfig(name="bench", env_ids=(env_id,))

@@ -19,7 +19,7 @@ from agent.policy import make_env_fn
 from agent.seeds import eval_seeds
 from agent.stats import wilson_interval
 from agent.stepper import PolicyStepper
-from curriculum.config import AgentConfig
+from curriculum.config import AgentConfig, StageEnv
 
 
 @dataclass
@@ -35,7 +35,7 @@ class EvalResult:
     mean_length: float
     """Mean episode length in steps."""
     per_env: dict[str, float]
-    """Success rate per env id."""
+    """Success rate per env id (per variant label for a stage with ``variants``)."""
     ci95: tuple[float, float] = (0.0, 1.0)
     """95% Wilson interval of the success rate (as ``tools.evaluate`` reports it)."""
 
@@ -58,35 +58,36 @@ class _SeedQueue(gym.Wrapper):
 
 
 class Evaluator:
-    """Evaluation envs per env id, reused across evaluations of a stage: ``slots`` in-process envs each, stepped
-    together so the policy acts on a batch (one ``predict`` per step for all slots, not one per env step).
+    """Evaluation envs per kind of stage env (an env id, or a variant of the stage), reused across evaluations
+    of a stage: ``slots`` in-process envs each, stepped together so the policy acts on a batch (one ``predict``
+    per step for all slots, not one per env step).
 
-    Episode ``i`` of an env id is played with its ``i``-th held-out seed whatever the number of slots, so a
+    Episode ``i`` of a kind is played with its task's ``i``-th held-out seed whatever the number of slots, so a
     greedy policy scores the same as played one episode at a time.
     """
 
-    def __init__(self, env_ids: list[str], env_kwargs: dict[str, Any], agent: AgentConfig, slots: int = 8) -> None:
-        self.env_ids = env_ids
+    def __init__(self, envs: list[StageEnv], agent: AgentConfig, slots: int = 8) -> None:
+        self.envs = list({e.label: e for e in envs}.values())  # a variant listed twice (weighted) is one kind here
         self.agent = agent
         self.slots = max(1, slots)
         self.venvs: dict[str, VecEnv] = {}
-        for env_id in env_ids:
-            make = make_env_fn(env_id, env_kwargs, privileged=agent.privileged)
+        for label, env_id, kwargs in self.envs:
+            make = make_env_fn(env_id, kwargs, privileged=agent.privileged)
             v: VecEnv = DummyVecEnv([lambda make=make: _SeedQueue(make()) for _ in range(self.slots)])
             if agent.frame_stack > 1:
                 v = VecFrameStack(v, agent.frame_stack)
-            self.venvs[env_id] = v
+            self.venvs[label] = v
 
     def evaluate(self, model: BaseAlgorithm, episodes: int, deterministic: bool = False) -> EvalResult:
-        """Run ``episodes`` held-out episodes, split across the env ids (same seeds every call)."""
+        """Run ``episodes`` held-out episodes, split across the kinds of env (same seeds every call)."""
         import env as peekaboo_env
-        per_id = {e: len(range(i, episodes, len(self.env_ids))) for i, e in enumerate(self.env_ids)}
         successes: dict[str, list[float]] = {}
         returns, lengths = [], []
-        for env_id, n in per_id.items():
-            results = self._episodes(model, self.venvs[env_id], eval_seeds(n, peekaboo_env.task_of(env_id)[0]),
+        for i, (label, env_id, _) in enumerate(self.envs):
+            n = len(range(i, episodes, len(self.envs)))
+            results = self._episodes(model, self.venvs[label], eval_seeds(n, peekaboo_env.task_of(env_id)[0]),
                                      deterministic)
-            successes[env_id] = [ok for ok, _, _ in results]
+            successes[label] = [ok for ok, _, _ in results]
             returns += [r for _, r, _ in results]
             lengths += [n_steps for _, _, n_steps in results]
         flat = [s for v in successes.values() for s in v]

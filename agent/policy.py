@@ -77,18 +77,17 @@ def make_vec_env(stage: StageConfig, env_ids: list[str], n_envs: int, width: int
 
 def env_specs(stage: StageConfig, env_ids: list[str], n_envs: int, width: int, height: int, backend: str,
               agent: AgentConfig, earlier: tuple[StageConfig, ...] = ()) -> list[tuple[str, dict[str, Any]]]:
-    """(env id, ``gym.make`` options) of each training env: the stage's ids round-robin, then its rehearsal share
-    (``round(rehearsal * n_envs)`` envs, at least one when on) cycling over the earlier stages' ids."""
-    def options(s: StageConfig) -> dict[str, Any]:
-        kw = s.make_kwargs(width, height, backend)
-        if agent.aux_reveal > 0:  # the reveal-prediction loss's label (env.reveal)
-            kw["reveal_label"] = True
-        return kw
+    """(env id, ``gym.make`` options) of each training env: the stage's ids (or its ``variants``) round-robin,
+    then its rehearsal share (``round(rehearsal * n_envs)`` envs, at least one when on) cycling over the earlier
+    stages' envs."""
+    def labelled(kw: dict[str, Any]) -> dict[str, Any]:
+        return {**kw, "reveal_label": True} if agent.aux_reveal > 0 else kw  # the reveal loss's label (env.reveal)
 
     n_old = min(n_envs - 1, max(1, round(stage.rehearsal * n_envs))) if stage.rehearsal > 0 and earlier else 0
-    kw = options(stage)
-    specs = [(env_ids[i % len(env_ids)], kw) for i in range(n_envs - n_old)]
-    replay = [(i, options(s)) for s in earlier for i in s.env_ids]
+    own = ([(e.env_id, e.kwargs) for e in stage.envs(width, height, backend)] if stage.variants
+           else [(i, stage.make_kwargs(width, height, backend)) for i in env_ids])
+    specs = [(i, labelled(kw)) for i, kw in (own[k % len(own)] for k in range(n_envs - n_old))]
+    replay = [(e.env_id, labelled(e.kwargs)) for s in earlier for e in s.envs(width, height, backend)]
     return specs + [replay[i % len(replay)] for i in range(n_old)]
 
 

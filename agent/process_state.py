@@ -4,12 +4,22 @@ Library code uses these so that the caller's process is left as it was."""
 
 from __future__ import annotations
 
+import os
 import random
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 import numpy as np
 import torch as th
+
+
+def usable_cpus() -> int:
+    """CPUs this process may run on: its affinity (``taskset -c 1 …`` gives 1), not the machine's count, so a run
+    pinned to one core does not start two torch threads that take turns on it."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # no affinity on this OS (macOS, Windows)
+        return os.cpu_count() or 1
 
 
 @contextmanager

@@ -17,6 +17,7 @@ import numpy as np
 import torch as th
 from gymnasium import spaces
 from sb3_contrib import RecurrentPPO
+from sb3_contrib.common.recurrent.buffers import RecurrentRolloutBuffer
 from sb3_contrib.common.recurrent.policies import RecurrentActorCriticPolicy
 from sb3_contrib.common.recurrent.type_aliases import RNNStates
 from stable_baselines3 import PPO
@@ -25,7 +26,7 @@ from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.policies import ActorCriticPolicy
 from stable_baselines3.common.vec_env import VecEnv, VecTransposeImage
 
-from agent.recurrent import InfantLstmPolicy
+from agent.recurrent import InfantLstmPolicy, PackedRecurrentRolloutBuffer
 from agent.rollout_protocol import Rollout
 from agent.stepper import PolicyStep, PolicyStepper
 from agent.vec_env import SubprocBatchedVecEnv
@@ -221,7 +222,17 @@ class WorkerRolloutPPO(_InWorkerRollouts, PPO):
 class WorkerRolloutRecurrentPPO(_InWorkerRollouts, RecurrentPPO):
     """sb3-contrib RecurrentPPO whose rollouts run in the env processes, under the same conditions as
     :class:`WorkerRolloutPPO` (the policy an :class:`~agent.recurrent.InfantLstmPolicy`); each process's copy
-    carries its envs' LSTM states and sends them back, so the buffer holds the states SB3's loop would store."""
+    carries its envs' LSTM states and sends them back, so the buffer holds the states SB3's loop would store.
+    Its buffer is a :class:`~agent.recurrent.PackedRecurrentRolloutBuffer` (the encoder skips the padding)."""
+
+    def _setup_model(self) -> None:
+        super()._setup_model()
+        old = self.rollout_buffer
+        # not the dict-observation buffer of privileged runs; PaddedSteps need InfantLstmPolicy.extract_features
+        if type(old) is RecurrentRolloutBuffer and isinstance(self.policy, InfantLstmPolicy):
+            self.rollout_buffer = PackedRecurrentRolloutBuffer(
+                self.n_steps, self.observation_space, self.action_space, old.hidden_state_shape, self.device,
+                gamma=self.gamma, gae_lambda=self.gae_lambda, n_envs=self.n_envs)
 
     def _plain_policy(self) -> bool:
         return (isinstance(self.policy, InfantLstmPolicy)

@@ -51,7 +51,7 @@ from agent.policy import (FreezeSchedule, TorchThreads, apply_transfer, build_mo
                           policy_source)
 from agent.resume import fresh_episodes, get_rng_state, set_rng_state
 from agent.seeds import train_seed
-from agent.process_state import torch_threads
+from agent.process_state import torch_threads, usable_cpus
 from curriculum.config import CurriculumConfig, StageConfig, check_curriculum_envs, check_stage_env_ids
 
 
@@ -92,9 +92,10 @@ class RunOptions:
     """Show a tqdm progress bar."""
     until: str | None = None
     """Stop after this stage (inclusive)."""
-    torch_threads: int = field(default_factory=lambda: min(4, os.cpu_count() or 1))
+    torch_threads: int = field(default_factory=lambda: min(4, usable_cpus()))
     """Torch CPU threads for the gradient epochs (rollouts always use 1: the envs need the other cores); default:
-    the CPUs, at most 4."""
+    the CPUs this process may run on (``taskset``), at most 4 (on one pinned core, two threads made the gradient
+    epochs 1.5-1.9x slower than one)."""
     trust_pickle: bool = False
     """Resume from checkpoints with SB3's own loader, which unpickles (runs) code stored in the file; only for
     files from a source you trust (the default loader rebuilds the learner without unpickling)."""
@@ -386,7 +387,8 @@ def _run_stage(cfg: CurriculumConfig, index: int, stage: StageConfig, sdir: Path
     evaluator = None
     try:
         if state is not None:
-            model = load_checkpoint(ckpt, cfg.agent, venv, trust_pickle=opts.trust_pickle, device=opts.device)
+            model = load_checkpoint(ckpt, stage.agent_for(cfg.agent), venv, trust_pickle=opts.trust_pickle,
+                                    device=opts.device)
             if model.num_timesteps != state["num_timesteps"]:  # killed between writing the zip and its json
                 print(f"resume: checkpoint.zip is at step {model.num_timesteps}, checkpoint.json at "
                       f"{state['num_timesteps']}; continuing from the zip's step", file=sys.stderr)
@@ -399,7 +401,8 @@ def _run_stage(cfg: CurriculumConfig, index: int, stage: StageConfig, sdir: Path
                 truncate_jsonl(sdir / name, -1)
             if (sdir / "tb").is_dir() and not (sdir / "tb").is_symlink():
                 shutil.rmtree(sdir / "tb")
-            model = build_model(cfg.agent, venv, cfg.seed + index, str(sdir / "tb"), device=opts.device)
+            model = build_model(stage.agent_for(cfg.agent), venv, cfg.seed + index, str(sdir / "tb"),
+                                device=opts.device)
             mode = stage.transfer if (index > 0 or cfg.agent.init_encoder or stage.encoder) else "scratch"
             source = stage.encoder_file() or prev_encoder  # a stage's own encoder (e.g. pre-trained) comes first
             state = {"num_timesteps": 0, "elapsed_s": 0.0, "eval_s": 0.0, "graduated": False, "finished": False,
@@ -411,7 +414,7 @@ def _run_stage(cfg: CurriculumConfig, index: int, stage: StageConfig, sdir: Path
         model.tensorboard_log = str(sdir / "tb")
         remaining = stage.budget - model.num_timesteps
         if not state.get("finished") and remaining > 0:
-            evaluator = Evaluator(env_ids, env_kwargs, cfg.agent)
+            evaluator = Evaluator(stage.envs(cfg.width, cfg.height, opts.backend), cfg.agent)
             cb = StageCallback(sdir, index, stage, cfg, evaluator, state, opts.progress)
             freeze = FreezeSchedule(stage.transfer if state["transfer"]["transfer"] != "scratch" else "finetune",
                                     int(stage.unfreeze_after * stage.budget))

@@ -14,12 +14,24 @@ import types
 import typing
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 TRANSFER_MODES = ("finetune", "freeze", "freeze-then-unfreeze", "scratch", "policy")
 """How a stage starts its encoder: finetune (load previous, train all), freeze (load, never update),
 freeze-then-unfreeze (load, frozen for the first ``unfreeze_after`` of the budget), scratch (fresh weights),
 policy (the previous stage's *whole* policy: encoder, LSTMs, heads; the action space is shared)."""
+
+
+_SET_ELSEWHERE = ("stage", "age_months", "randomization", "width", "height", "backend")
+"""``gym.make`` options a stage sets through its own fields (never in ``env_kwargs`` or a variant)."""
+
+
+class StageEnv(NamedTuple):
+    """One kind of training env of a stage: a label for reports, its gymnasium id and ``gym.make`` options."""
+
+    label: str
+    env_id: str
+    kwargs: dict[str, Any]
 
 
 class ConfigError(ValueError):
@@ -33,7 +45,9 @@ class GraduationConfig:
     threshold: float = 0.8
     """Success rate (``info['is_success']`` at episode end) needed to graduate, in [0, 1]."""
     episodes: int = 20
-    """Held-out evaluation episodes per evaluation (seeds disjoint from training, see ``agent.seeds``)."""
+    """Held-out evaluation episodes per evaluation (seeds disjoint from training, see ``agent.seeds``). They are
+    the first episodes of ``tools.evaluate --seed 0``: a result meant to be untouched by graduation (a stage that
+    stops when it passes) is measured on another ``--seed``."""
     eval_every: int = 10_000
     """Env steps between evaluations."""
     deterministic: bool = False
@@ -176,6 +190,14 @@ class StageConfig:
     rehearsal: float = 0.0
     """Share of the training envs that replay the earlier stages (their env ids and options, round-robin), so
     that earlier skills are kept; graduation is evaluated on this stage's envs only. 0 = off."""
+    variants: tuple[dict[str, Any], ...] = ()
+    """Conditions mixed within the stage: each entry is options laid over ``env_kwargs`` (task options such as
+    ``condition`` or ``n_screens``), with ``env_id`` naming one of ``env_ids`` (needed when there are several)
+    and an optional ``name`` for reports. The stage's envs cycle over the entries (list one twice to weight it)
+    and its graduation evaluation splits its episodes over the distinct ones. Empty: each id with ``env_kwargs``."""
+    ppo: dict[str, Any] = field(default_factory=dict)
+    """This stage's PPO hyper-parameters that differ from ``agent.ppo`` (``PPOConfig`` names), e.g. a lower
+    ``ent_coef`` in a last stage so that greedy actions act as the sampled ones do."""
     encoder: str | None = None
     """Start this stage's encoder from this file instead of the previous stage's: an ``encoder.pt``, or a folder
     holding one (a ``python -m agent.pretrain`` run, ``models/world-model``); ``transfer`` still says whether it
@@ -199,10 +221,38 @@ class StageConfig:
         if self.encoder is not None and self.transfer == "policy":
             raise ConfigError(f"stage {self.name!r}: transfer: policy carries the previous stage's whole policy and "
                               "cannot start from an encoder file; use finetune, freeze or freeze-then-unfreeze")
-        for key in ("stage", "age_months", "randomization", "width", "height", "backend"):
+        for key in _SET_ELSEWHERE:
             if key in self.env_kwargs:
                 raise ConfigError(f"stage {self.name!r}: env_kwargs.{key} is set elsewhere (stage field or "
                                   f"curriculum width/height/backend); move it out of env_kwargs")
+        self._check_variants()
+        known = {f.name for f in fields(PPOConfig)}
+        for key, value in self.ppo.items():
+            if key not in known:
+                raise ConfigError(f"stage {self.name!r}: ppo.{key} is no PPO setting; choose from {sorted(known)}")
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise ConfigError(f"stage {self.name!r}: ppo.{key}={value!r} must be a number")
+
+    def _check_variants(self) -> None:
+        named: dict[str, dict[str, Any]] = {}
+        for i, v in enumerate(self.variants):
+            where = f"stage {self.name!r}: variants[{i}]"
+            if not isinstance(v, dict):
+                raise ConfigError(f"{where} must be a mapping of options, e.g. {{condition: visible}}")
+            env_id = v.get("env_id")
+            if env_id is None and len(self.env_ids) > 1:
+                raise ConfigError(f"{where} needs env_id: the stage has several env ids {list(self.env_ids)}")
+            if env_id is not None and env_id not in self.env_ids:
+                raise ConfigError(f"{where}: env_id {env_id!r} is not one of the stage's env_ids "
+                                  f"{list(self.env_ids)}; add it there")
+            if not isinstance(v.get("name", ""), str):
+                raise ConfigError(f"{where}: name must be a string")
+            for key in _SET_ELSEWHERE:
+                if key in v:
+                    raise ConfigError(f"{where}: {key} is set by a stage field or the curriculum, not per variant")
+            if named.setdefault(v.get("name", ""), v) != v and v.get("name"):  # a repeated name must be a repeat
+                raise ConfigError(f"{where}: name {v['name']!r} is used by a variant with other options; a name "
+                                  "may repeat only to weight the same variant")
 
     def make_kwargs(self, width: int, height: int, backend: str) -> dict[str, Any]:
         """Keyword arguments for ``gym.make`` (one env of this stage)."""
@@ -211,6 +261,26 @@ class StageConfig:
         if self.age_months is not None:
             kw["age_months"] = self.age_months
         return kw
+
+    def envs(self, width: int, height: int, backend: str) -> list[StageEnv]:
+        """The stage's kinds of training env: each id with ``env_kwargs``, or each of :attr:`variants` (ids
+        resolved against the registry)."""
+        base = self.make_kwargs(width, height, backend)
+        ids = check_stage_env_ids(self)
+        if not self.variants:
+            return [StageEnv(i, i, base) for i in ids]
+        resolved = dict(zip(self.env_ids, ids))
+        out = []
+        for v in self.variants:
+            opts = {k: x for k, x in v.items() if k not in ("env_id", "name")}
+            env_id = resolved[v.get("env_id", self.env_ids[0])]
+            label = v.get("name") or env_id + ":" + ",".join(f"{k}={x}" for k, x in sorted(opts.items()))
+            out.append(StageEnv(label, env_id, {**base, **opts}))
+        return out
+
+    def agent_for(self, agent: AgentConfig) -> AgentConfig:
+        """``agent`` with this stage's :attr:`ppo` settings."""
+        return dataclasses.replace(agent, ppo=dataclasses.replace(agent.ppo, **self.ppo)) if self.ppo else agent
 
     def encoder_file(self) -> str | None:
         """The encoder file of :attr:`encoder` (``PATH/encoder.pt`` when it names a folder), or None."""
@@ -259,9 +329,12 @@ class CurriculumConfig:
     def to_dict(self) -> dict[str, Any]:
         """Plain-data form (round-trips through :func:`from_dict`)."""
         data = json.loads(json.dumps(dataclasses.asdict(self)))
-        for stage in data["stages"]:  # an unset stage encoder is left out: runs saved before it existed still
+        for stage in data["stages"]:  # unset later fields are left out: runs saved before they existed still
             if stage.get("encoder") is None:  # have the same digest and stage definitions (--resume)
                 stage.pop("encoder", None)
+            for key in ("variants", "ppo"):
+                if not stage.get(key):
+                    stage.pop(key, None)
         return data
 
     def digest(self) -> str:
@@ -418,14 +491,14 @@ def check_curriculum_envs(cfg: CurriculumConfig) -> None:
     take them; the :class:`ConfigError` names the stage and the key and lists the allowed ones."""
     import env as peekaboo_env
     for stage in cfg.stages:
-        kwargs = stage.make_kwargs(cfg.width, cfg.height, "mujoco")
-        for env_id in check_stage_env_ids(stage):
+        for label, env_id, kwargs in stage.envs(cfg.width, cfg.height, "mujoco"):
             if env_id not in peekaboo_env.ENV_IDS and env_id not in peekaboo_env.LEGACY_IDS:
                 continue  # registered by another package: its options are its own business
             try:
                 peekaboo_env.check_options(env_id, **kwargs)
             except (ValueError, TypeError) as e:
-                raise ConfigError(f"stage {stage.name!r} ({env_id}): {e}") from None
+                where = env_id if label == env_id else f"variant {label!r}"
+                raise ConfigError(f"stage {stage.name!r} ({where}): {e}") from None
 
 
 def check_stage_env_ids(stage: StageConfig) -> list[str]:

@@ -11,6 +11,7 @@ from stable_baselines3.common.vec_env import DummyVecEnv
 
 from agent.episodes import EpisodeRecurrentPPO, EpisodeSequenceBuffer
 from agent.policy import build_model, make_env_fn
+from agent.recurrent import PaddedSteps
 from agent.rollout import WorkerRolloutRecurrentPPO
 from curriculum.config import AgentConfig, ConfigError, PPOConfig
 
@@ -31,7 +32,8 @@ def _model(sequences: str) -> WorkerRolloutRecurrentPPO:
 def _grad_of_last_on_first(model: WorkerRolloutRecurrentPPO) -> tuple[float, int]:
     """|d log pi(last loss step of the rollout's first sequence) / d first observation of that sequence|."""
     for data in model.rollout_buffer.get(None):
-        obs = data.observations.float().requires_grad_(True)
+        obs = data.observations.padded() if isinstance(data.observations, PaddedSteps) else data.observations
+        obs = obs.float().requires_grad_(True)
         _, log_prob, _ = model.policy.evaluate_actions(obs, data.actions.long().flatten(), data.lstm_states,
                                                        data.episode_starts)
         n_seq = data.lstm_states.pi[0].shape[1]

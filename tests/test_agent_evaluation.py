@@ -10,7 +10,7 @@ from stable_baselines3.common.vec_env import DummyVecEnv
 from agent.evaluation import Evaluator
 from agent.policy import build_model, make_env_fn
 from agent.seeds import eval_seeds
-from curriculum.config import AgentConfig, PPOConfig
+from curriculum.config import AgentConfig, PPOConfig, StageEnv
 
 ENV = "Peekaboo/FindToy-v1"
 KW = {"width": 32, "height": 32, "max_steps": 12, "reach_distance": 4.5, "look_angle": 0.5,
@@ -39,7 +39,7 @@ def _one_at_a_time(model, seeds: list[int]) -> list[tuple[float, float, int]]:
 @pytest.mark.parametrize("recurrent", [False, True])
 def test_slots_play_the_serial_episodes(recurrent: bool) -> None:
     agent = AgentConfig(recurrent=recurrent, features_dim=32, lstm_hidden_size=16, ppo=PPOConfig(n_steps=16))
-    ev = Evaluator([ENV], KW, agent, slots=3)
+    ev = Evaluator([StageEnv(ENV, ENV, KW)], agent, slots=3)
     try:
         model = build_model(agent, ev.venvs[ENV], 0, None)
         if recurrent:  # a memory that decides the actions, so a state carried into the next episode shows

@@ -91,3 +91,17 @@ def test_drawing_from_and_torch_threads_restore_global_state() -> None:
     with torch_threads(threads + 1):
         assert th.get_num_threads() == threads + 1
     assert th.get_num_threads() == threads
+
+
+def test_training_threads_default_to_the_cpus_the_process_may_use() -> None:
+    """A run pinned to one core (``taskset -c N``) trains with one torch thread, not one per core of the machine."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = ("import os; os.sched_setaffinity(0, {min(os.sched_getaffinity(0))}); "
+            "from agent.runner import RunOptions; print(RunOptions().torch_threads)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])})
+    assert out.stdout.split()[-1] == "1"

@@ -41,7 +41,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     import torch
     torch.set_num_threads(1)
-    ev = Evaluator(list(stage.env_ids), stage.make_kwargs(cfg.width, cfg.height, "mujoco"), cfg.agent)
+    ev = Evaluator(stage.envs(cfg.width, cfg.height, "mujoco"), cfg.agent)
     try:
         res = ev.evaluate(model, a.episodes, deterministic=a.greedy)
     finally:

@@ -149,7 +149,8 @@ def plot(summary: dict[str, Any], path: Path) -> None:
                 xs = [x + 0.03 * (k - (len(st[values]) - 1) / 2) for k in range(len(st[values]))]
                 for xk, yk, h in zip(xs, st[values], hollow):
                     ax.scatter(xk, yk, s=14, facecolors="none" if h else f"C{j}", edgecolors=f"C{j}", alpha=0.6)
-                ax.scatter([], [], s=14, color=f"C{j}", label=arm if i == 0 else None)
+                if arm not in ax.get_legend_handles_labels()[1]:
+                    ax.scatter([], [], s=14, color=f"C{j}", label=arm)
                 s = st[key]
                 if s["low"] is not None:
                     ax.errorbar(x, s["mean"], yerr=[[s["mean"] - s["low"]], [s["high"] - s["mean"]]], fmt="_",

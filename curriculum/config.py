@@ -45,7 +45,9 @@ class GraduationConfig:
     threshold: float = 0.8
     """Success rate (``info['is_success']`` at episode end) needed to graduate, in [0, 1]."""
     episodes: int = 20
-    """Held-out evaluation episodes per evaluation (seeds disjoint from training, see ``agent.seeds``)."""
+    """Held-out evaluation episodes per evaluation (seeds disjoint from training, see ``agent.seeds``). They are
+    the first episodes of ``tools.evaluate --seed 0``: a result meant to be untouched by graduation (a stage that
+    stops when it passes) is measured on another ``--seed``."""
     eval_every: int = 10_000
     """Env steps between evaluations."""
     deterministic: bool = False

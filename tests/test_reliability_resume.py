@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
+import yaml
 import torch
 
 from agent.checkpoint import load_checkpoint, read_jsonl
@@ -91,7 +92,12 @@ def test_kill_9_and_resume_gives_the_uninterrupted_weights_and_clean_logs(tmp_pa
 
 @pytest.mark.slow
 def test_second_trainer_is_refused_naming_the_holder_and_the_lock_dies_with_it(tmp_path):
-    cur = tiny_curriculum(tmp_path / "c.yaml", budget=100_000)
+    # the holder neither checkpoints nor graduates meanwhile, so a checkpoint would be the refused trainer's
+    cur = tiny_curriculum(tmp_path / "c.yaml", budget=100_000,
+                          graduation={"threshold": 1.0, "episodes": 1, "eval_every": 1_000_000})
+    cfg = yaml.safe_load(cur.read_text())
+    cfg["checkpoint_every"] = 1_000_000
+    cur.write_text(yaml.safe_dump(cfg))
     run = tmp_path / "run"
     args = ["--curriculum", str(cur), "--out", str(run), "--n-envs", "1", "--in-process"]
     proc = start(*args)

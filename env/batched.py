@@ -99,6 +99,37 @@ class BatchedInfantEnv(VectorEnv):
         for e in self.envs:
             e.backend.deferred = on
 
+    def _add_info(self, vector_infos: dict[str, Any], env_info: dict[str, Any], env_num: int) -> dict[str, Any]:
+        """gymnasium's ``VectorEnv._add_info`` (the same dict, key for key and dtype for dtype) without its
+        allocation of a fresh mask per key per world: a batch adds ~10 keys per world every step."""
+        n = self.num_envs
+        for key, value in env_info.items():
+            if key == "final_obs":
+                array = vector_infos.get("final_obs")
+                if array is None:
+                    array = np.full(n, fill_value=None, dtype=object)
+                array[env_num] = value
+            elif isinstance(value, dict):
+                array = self._add_info(vector_infos.get(key, {}), value, env_num)
+            else:
+                array = vector_infos.get(key)
+                if array is None:
+                    kind = type(value)
+                    if kind in (int, float, bool) or issubclass(kind, np.number):
+                        array = np.zeros(n, dtype=kind)
+                    elif isinstance(value, np.ndarray):
+                        array = np.zeros((n, *value.shape), dtype=value.dtype)
+                    else:
+                        array = np.full(n, fill_value=None, dtype=object)
+                array[env_num] = value
+            mask_key = f"_{key}"
+            mask = vector_infos.get(mask_key)
+            if mask is None:
+                mask = np.zeros(n, dtype=np.bool_)
+            mask[env_num] = True
+            vector_infos[key], vector_infos[mask_key] = array, mask
+        return vector_infos
+
     def _stack(self, obs: list[Any]) -> Any:
         if isinstance(obs[0], dict):
             return {k: np.stack([o[k] for o in obs]) for k in obs[0]}

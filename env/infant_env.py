@@ -117,8 +117,9 @@ class InfantEnv(gym.Env):
         self._episodes_on_layout = 0
         self._steps = 0
 
+        self._n_actions = len(DISCRETE_ACTIONS)
         if c.action_type == "discrete":
-            self.action_space = spaces.Discrete(len(DISCRETE_ACTIONS))
+            self.action_space = spaces.Discrete(self._n_actions)
         else:
             self.action_space = spaces.Box(-1.0, 1.0, (3,), np.float32)
         h, w = c.height, c.width
@@ -185,7 +186,9 @@ class InfantEnv(gym.Env):
         dt = self.config.control_dt
         if not world.frozen:
             if self.config.action_type == "discrete":
-                if not self.action_space.contains(action):
+                # A plain in-range integer is the common case: skip gymnasium's general check (a few µs a step)
+                if not (isinstance(action, (int, np.integer)) and 0 <= action < self._n_actions) and \
+                        not self.action_space.contains(action):
                     raise ValueError(f"action {action!r} is not in {self.action_space}")
                 self.body.act_discrete(int(action), dt)
             else:

@@ -104,11 +104,13 @@ class MujocoBackend(Backend):
             raise KeyError(f"no object named {name!r} in the loaded scene; objects: {list(self._names)}")
 
     def get_position(self, name: str) -> np.ndarray:
+        a = self._free.get(name)  # tasks ask several times a step: the common cases first, one lookup each
+        if a is not None:
+            return self.data.qpos[a:a + 3].copy()
+        m = self._mocap.get(name)
+        if m is not None:
+            return self.data.mocap_pos[m].copy()
         self._check(name)
-        if name in self._free:
-            return self.data.qpos[self._free[name]:self._free[name] + 3].copy()
-        if name in self._mocap:
-            return self.data.mocap_pos[self._mocap[name]].copy()
         self._sync()
         return self.data.xpos[self._body[name]].copy()
 

@@ -250,8 +250,9 @@ class StageConfig:
             for key in _SET_ELSEWHERE:
                 if key in v:
                     raise ConfigError(f"{where}: {key} is set by a stage field or the curriculum, not per variant")
-            if named.setdefault(v.get("name", ""), v) != v and v.get("name"):  # a repeated name must be a repeat
-                raise ConfigError(f"{where}: name {v['name']!r} is used by a variant with other options; a name "
+            name = v.get("name")
+            if name and named.setdefault(name, v) != v:  # a repeated name must be a repeat
+                raise ConfigError(f"{where}: name {name!r} is used by a variant with other options; a name "
                                   "may repeat only to weight the same variant")
 
     def make_kwargs(self, width: int, height: int, backend: str) -> dict[str, Any]:

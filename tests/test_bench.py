@@ -43,3 +43,26 @@ def test_only_measures_the_named_parts_and_cpu_clock_is_recorded(tmp_path):
     row = result["sizes"]["32"]
     assert row["env_steps_per_s"] > 0 and "raw_mujoco_steps_per_s" not in row and "vec2_steps_per_s" not in row
     assert "batched" not in result and "profile" not in result and "memory" not in result
+
+
+def test_single_env_rate_steps_each_home_stream_from_its_start():
+    """The single env's rate is taken over the home streams of the given seeds, each from its first home (the
+    homes a batch's worlds step), after a warm-up on the first."""
+    import env
+    from tools.benchutil import random_steps_rate
+
+    e = env.make("Peekaboo/FindToy-v1", width=32, height=32)
+    seeds: list[int] = []
+    reset = e.reset
+
+    def recording_reset(**kwargs):
+        if kwargs.get("seed") is not None:
+            seeds.append(kwargs["seed"])
+        return reset(**kwargs)
+
+    e.reset = recording_reset
+    try:
+        assert random_steps_rate(e, 0.2, seeds=(3, 5)) > 0
+    finally:
+        e.close()
+    assert seeds == [3, 3, 5]

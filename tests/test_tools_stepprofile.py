@@ -26,3 +26,20 @@ def test_wrappers_are_removed():
     with StepProfiler().active():
         assert mujoco.mj_step is not before[0]
     assert (mujoco.mj_step, InfantVision.__call__) == before
+
+
+def test_single_env_profile_steps_the_homes_of_a_batch(monkeypatch):
+    """With ``homes=N`` the single env's profiled steps run the home streams of seeds 0..N-1 (a batch's worlds)."""
+    from env.infant_env import InfantEnv
+
+    seeds: list[int] = []
+    reset = InfantEnv.reset
+
+    def recording_reset(self, *, seed=None, options=None):
+        if seed is not None:
+            seeds.append(seed)
+        return reset(self, seed=seed, options=options)
+
+    monkeypatch.setattr(InfantEnv, "reset", recording_reset)
+    profile_steps(steps=30, size=32, batched=0, homes=3)
+    assert seeds == [0, 0, 1, 2]  # made and warmed up on seed 0, then each stream from its start

@@ -2,7 +2,8 @@
 and prints a table.
 
 Every rate is measured in the same run as its reference, so the ratios are what to compare across machines:
-- ``env``: Peekaboo env steps/s (random policy, resets included), single process, at each resolution;
+- ``env``: Peekaboo env steps/s (random policy, resets included), single process, at each resolution, over the
+  homes of seeds 0..N-1 in turn (N = ``--batched``: the homes the batched worlds step, so that the two compare);
 - ``raw``: plain ``mujoco.Renderer`` + ``mj_step`` on the *same compiled model* (the ceiling for one process);
 - ``vec2``: a 2-process ``AsyncVectorEnv`` (forkserver) of the same env;
 - ``memory``: resident memory before and after many steps with layout changes (a leak check);
@@ -131,12 +132,14 @@ QUICK = ("single", "vec2", "batched", "procs", "miniworld", "ppo", "recurrent")
 
 
 def run_bench(sizes: tuple[int, ...] = (64, 128), seconds: float = 3.0, memory_steps: int = 10_000,
-              vec: bool = True, parts: frozenset[str] = frozenset(PARTS)) -> dict[str, Any]:
-    """All core measurements (those of ``parts``); see the module docstring."""
+              vec: bool = True, parts: frozenset[str] = frozenset(PARTS), homes: int = 1) -> dict[str, Any]:
+    """All core measurements (those of ``parts``); see the module docstring. The single env steps the home
+    streams of seeds ``0 .. homes-1`` in turn (:func:`tools.benchutil.random_steps_rate`): pass the batch size, so
+    that it steps the homes the batched worlds step."""
     result: dict[str, Any] = {"machine": machine(), "env_id": ENV_ID, "seconds_per_measurement": seconds,
-                              "clock": clock_name(), "sizes": {}}
+                              "clock": clock_name(), "single_env_seeds": homes, "sizes": {}}
     for size in sizes if parts & {"single", "raw", "vec2"} else ():
-        rate, e = env_rate(size, seconds)
+        rate, e = env_rate(size, seconds, seeds=range(homes))
         row = {"env_steps_per_s": round(rate, 1)}
         if "raw" in parts:
             inner = e.unwrapped
@@ -276,7 +279,7 @@ def main(argv: list[str] | None = None) -> int:
     if a.batched_only:
         result: dict[str, Any] = {"machine": machine(), "env_id": ENV_ID, "clock": clock_name(), "sizes": {}}
     else:
-        result = run_bench(sizes, a.seconds, a.memory_steps, not a.no_vec, parts)
+        result = run_bench(sizes, a.seconds, a.memory_steps, not a.no_vec, parts, max(1, a.batched))
     batched_parts = parts & {"batched", "procs", "miniworld", "miniworld_threaded", "ppo", "recurrent", "nature",
                              "naive"}
     if a.batched and batched_parts:
@@ -300,7 +303,7 @@ def main(argv: list[str] | None = None) -> int:
     if a.profile_steps and "profile" in parts:
         from tools.stepprofile import profile_steps
         size = a.sizes[0]
-        result["profile"] = [profile_steps(a.profile_steps, size, 0)]
+        result["profile"] = [profile_steps(a.profile_steps, size, 0, homes=max(1, a.batched))]
         if a.batched:
             result["profile"].append(profile_steps(a.profile_steps, size, a.batched))
     a.out.mkdir(parents=True, exist_ok=True)

@@ -16,7 +16,7 @@ import numpy as np
 import env as peekaboo_env  # sets headless GL first
 import gymnasium as gym
 
-from tools.benchutil import ENV_ID, env_rate, random_steps_rate, rate as _rate, rss_mb as _rss_mb
+from tools.benchutil import ENV_ID, env_rate, random_steps_rate, rate as _rate, rss_mb as _rss_mb, timed_calls, warm_up
 
 
 def batched_rate(size: int, n_envs: int, seconds: float, env_id: str = ENV_ID, tiled: bool = True) -> float:
@@ -25,9 +25,13 @@ def batched_rate(size: int, n_envs: int, seconds: float, env_id: str = ENV_ID, t
 
     v = make_batched(n_envs, env_id, width=size, height=size, tiled=tiled)
     try:
-        v.reset(seed=0)
         rng = np.random.default_rng(0)
-        return n_envs * _rate(lambda _: v.step(rng.integers(6, size=n_envs)), seconds, min_iters=10)
+        step = lambda _: v.step(rng.integers(6, size=n_envs))
+        v.reset(seed=0)
+        warm_up(step)  # then every world from its first home, as env_rate's streams
+        v.reset(seed=0)
+        n, dt = timed_calls(step, seconds, min_iters=10, warm=False)
+        return n_envs * n / dt
     finally:
         v.close()
 
@@ -181,7 +185,7 @@ def run_batched_bench(size: int, seconds: float, n_envs: int, procs: int, ppo_st
                       parts: frozenset[str] = BATCHED_PARTS) -> dict[str, Any]:
     """The batched-env section: batched, procs × batched, MiniWorld and PPO (those of ``parts``), with ratios to
     each other and to the single env (measured here when ``single_rate`` is None)."""
-    single = single_rate if single_rate is not None else env_rate(size, seconds)[0]
+    single = single_rate if single_rate is not None else env_rate(size, seconds, seeds=range(n_envs))[0]
     out: dict[str, Any] = {"size": size, "n_envs": n_envs, "single_env_steps_per_s": round(single, 1)}
     if "batched" in parts:
         b = batched_rate(size, n_envs, seconds)

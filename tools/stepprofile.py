@@ -104,9 +104,13 @@ class StepProfiler:
 
 
 def profile_steps(steps: int = 2000, size: int = 64, batched: int = 0, env_id: str = "Peekaboo/FindToy-v1",
-                  seed: int = 0) -> dict[str, Any]:
+                  seed: int = 0, homes: int = 1) -> dict[str, Any]:
     """Profile ``steps`` env steps of random actions (resets included) of one env, or of a batch of
-    ``batched`` worlds in one process; returns ms per env step for each part and its share of the step."""
+    ``batched`` worlds in one process; returns ms per env step for each part and its share of the step.
+
+    The single env splits its steps over the home streams of seeds ``seed .. seed+homes-1`` (a batch's world i
+    steps seed + i's): homes differ in physics cost by 2x (toys that never rest), so profile both on the same
+    homes (``homes`` = the batch size) to compare them."""
     rng = np.random.default_rng(seed)
     if batched:
         from env.batched import make_batched
@@ -114,7 +118,9 @@ def profile_steps(steps: int = 2000, size: int = 64, batched: int = 0, env_id: s
         v.reset(seed=seed)
         n_actions = int(v.single_action_space.n)
 
-        def run(n: int) -> int:
+        def run(n: int, from_start: bool = False) -> int:
+            if from_start:
+                v.reset(seed=seed)
             for _ in range(max(1, n // batched)):
                 v.step(rng.integers(n_actions, size=batched))
             return max(1, n // batched) * batched
@@ -123,9 +129,12 @@ def profile_steps(steps: int = 2000, size: int = 64, batched: int = 0, env_id: s
         e = peekaboo_env.make(env_id, width=size, height=size)
         e.reset(seed=seed)
         n_actions = int(e.action_space.n)
+        per_home = max(1, steps // max(1, homes))
 
-        def run(n: int) -> int:
-            for _ in range(n):
+        def run(n: int, from_start: bool = False) -> int:
+            for i in range(n):
+                if from_start and i % per_home == 0:  # each home stream from its start, as a batch's worlds
+                    e.reset(seed=seed + min(i // per_home, max(1, homes) - 1))
                 _, _, term, trunc, _ = e.step(int(rng.integers(n_actions)))
                 if term or trunc:
                     e.reset()
@@ -136,7 +145,7 @@ def profile_steps(steps: int = 2000, size: int = 64, batched: int = 0, env_id: s
         prof = StepProfiler()
         with prof.active():
             t = time.perf_counter()
-            done = run(steps)
+            done = run(steps, from_start=True)
             total = time.perf_counter() - t
     finally:
         close()
@@ -172,7 +181,7 @@ def main(argv: list[str] | None = None) -> int:
     a = p.parse_args(argv)
     if a.steps < 1:
         p.error("--steps must be >= 1")
-    rows = [profile_steps(a.steps, a.size, 0, a.env_id)]
+    rows = [profile_steps(a.steps, a.size, 0, a.env_id, homes=max(1, a.batched))]
     if a.batched:
         rows.append(profile_steps(a.steps, a.size, a.batched, a.env_id))
     print(json.dumps(rows, indent=2) if a.json else "\n\n".join(format_profile(r) for r in rows))

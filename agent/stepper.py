@@ -14,6 +14,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 import torch as th
+from gymnasium import spaces
 from sb3_contrib.common.recurrent.policies import RecurrentActorCriticPolicy
 from sb3_contrib.common.recurrent.type_aliases import RNNStates
 from stable_baselines3.common.policies import ActorCriticPolicy
@@ -35,6 +36,31 @@ def sample(policy: ActorCriticPolicy, obs: th.Tensor,
     log_p = th.log_softmax(policy.action_net(latent_pi), dim=-1)
     actions = th.multinomial(log_p.exp(), 1, generator=generator)
     return actions.squeeze(1), policy.value_net(latent_vf), log_p.gather(1, actions).squeeze(1)
+
+
+def sample_recurrent(policy: RecurrentActorCriticPolicy, obs: th.Tensor, lstm_states: RNNStates,
+                     episode_starts: th.Tensor, generator: th.Generator | None = None
+                     ) -> tuple[th.Tensor, th.Tensor, th.Tensor, RNNStates]:
+    """One step of each env of sb3-contrib's ``RecurrentActorCriticPolicy.forward`` (actions, values,
+    log-probabilities, LSTM states after the step) for the default layout (:func:`fast_recurrent`), drawing as
+    :func:`sample` does: the same LSTM calls on the same states, without sb3-contrib's per-step sequence reshaping
+    and ``Distribution`` object (together ~40% of a step of 8 envs on a CPU)."""
+    features = policy.extract_features(obs).unsqueeze(0)  # (time 1, envs, features)
+    keep = (1.0 - episode_starts).view(1, -1, 1)
+    out_pi, states_pi = policy.lstm_actor(features, (keep * lstm_states.pi[0], keep * lstm_states.pi[1]))
+    out_vf, states_vf = policy.lstm_critic(features, (keep * lstm_states.vf[0], keep * lstm_states.vf[1]))
+    log_p = th.log_softmax(policy.action_net(policy.mlp_extractor.forward_actor(out_pi[0])), dim=-1)
+    actions = th.multinomial(log_p.exp(), 1, generator=generator)
+    values = policy.value_net(policy.mlp_extractor.forward_critic(out_vf[0]))
+    return actions.squeeze(1), values, log_p.gather(1, actions).squeeze(1), RNNStates(states_pi, states_vf)
+
+
+def fast_recurrent(policy: RecurrentActorCriticPolicy) -> bool:
+    """Whether :func:`sample_recurrent` computes ``policy``'s step: one shared encoder, an LSTM each for actor and
+    critic (sb3-contrib's default), a categorical action and no override of ``forward``."""
+    return (type(policy).forward is RecurrentActorCriticPolicy.forward and policy.share_features_extractor
+            and policy.lstm_critic is not None and not policy.shared_lstm
+            and isinstance(policy.action_space, spaces.Discrete))
 
 
 class FrameStack:
@@ -88,6 +114,7 @@ class PolicyStepper:
         self.policy = policy
         self.deterministic = deterministic
         self.recurrent = isinstance(policy, RecurrentActorCriticPolicy)
+        self._fast_recurrent = self.recurrent and fast_recurrent(policy)
         self.lstm_states = lstm_states
         self.frames = FrameStack(frame_stack)
         self.generator: th.Generator | None = None
@@ -111,9 +138,13 @@ class PolicyStepper:
                     self.lstm_states = _zero_states(self.policy, len(episode_starts))
                 # the policy's device: a dict observation (privileged runs) has none of its own
                 starts = th.as_tensor(np.asarray(episode_starts), dtype=th.float32, device=self.policy.device)
-                with drawing_from(self.generator):  # sb3-contrib samples from the global generator
-                    actions, values, log_probs, self.lstm_states = self.policy(
-                        x, self.lstm_states, starts, deterministic=self.deterministic)
+                if not self.deterministic and self._fast_recurrent and isinstance(x, th.Tensor):
+                    actions, values, log_probs, self.lstm_states = sample_recurrent(
+                        self.policy, x, self.lstm_states, starts, self.generator)
+                else:
+                    with drawing_from(self.generator):  # sb3-contrib samples from the global generator
+                        actions, values, log_probs, self.lstm_states = self.policy(
+                            x, self.lstm_states, starts, deterministic=self.deterministic)
             elif self.deterministic:
                 actions, values, log_probs = self.policy(x, deterministic=True)
             else:

@@ -105,3 +105,41 @@ def test_training_threads_default_to_the_cpus_the_process_may_use() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])})
     assert out.stdout.split()[-1] == "1"
+
+
+def test_sample_recurrent_is_sb3_contribs_forward() -> None:
+    """The stepper's recurrent fast path gives sb3-contrib's ``forward`` (actions drawn from the same generator
+    state, values, log-probabilities and LSTM states to float rounding) over steps with episode starts, and its
+    draws follow the policy's probabilities."""
+    from sb3_contrib.common.recurrent.type_aliases import RNNStates
+
+    from agent.stepper import fast_recurrent, sample_recurrent
+
+    model, venv = _model_and_envs(True)
+    policy = model.policy
+    try:
+        assert fast_recurrent(policy)
+        obs = policy.obs_to_tensor(venv.reset())[0]
+        layers, _, hidden = policy.lstm_hidden_state_shape
+        states = RNNStates(*((th.randn(layers, 2, hidden), th.randn(layers, 2, hidden)) for _ in range(2)))
+        ours_states = theirs_states = states
+        with th.no_grad():
+            for starts in ([1.0, 0.0], [0.0, 0.0], [0.0, 1.0]):
+                s = th.tensor(starts)
+                a, v, lp, ours_states = sample_recurrent(policy, obs, ours_states, s, th.Generator().manual_seed(3))
+                with drawing_from(th.Generator().manual_seed(3)):
+                    ra, rv, rlp, theirs_states = policy(obs, theirs_states, s)
+                np.testing.assert_array_equal(a.numpy(), ra.numpy())
+                np.testing.assert_allclose(v.numpy(), rv.numpy(), rtol=1e-5, atol=1e-6)
+                np.testing.assert_allclose(lp.numpy(), rlp.numpy(), rtol=1e-5, atol=1e-6)
+                for ours, theirs in zip((*ours_states.pi, *ours_states.vf), (*theirs_states.pi, *theirs_states.vf)):
+                    np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-5, atol=1e-6)
+            many = obs[:1].repeat(4000, 1, 1, 1)
+            zero = RNNStates(*((th.zeros(layers, 4000, hidden), th.zeros(layers, 4000, hidden)) for _ in range(2)))
+            a, _, _, _ = sample_recurrent(policy, many, zero, th.ones(4000), th.Generator().manual_seed(0))
+            first_pi = (zero.pi[0][:, :1], zero.pi[1][:, :1])
+            probs = policy.get_distribution(many[:1], first_pi, th.ones(1))[0].distribution.probs[0].numpy()
+        freq = np.bincount(a.numpy(), minlength=len(probs)) / len(a)
+        np.testing.assert_allclose(freq, probs, atol=0.03)  # 4000 draws: ~4 standard errors
+    finally:
+        venv.close()

@@ -60,6 +60,9 @@ SOURCES = {
         "stored before each step, critic state for the time-limit bootstrap)")),
     "stable_baselines3 ActorCriticPolicy.forward": (
         ActorCriticPolicy.forward, "agent/stepper.py's sample() computes the same without a Distribution"),
+    "sb3_contrib RecurrentActorCriticPolicy.forward": (
+        RecurrentActorCriticPolicy.forward, ("agent/stepper.py's sample_recurrent() computes the same for one "
+        "step without its sequence reshaping and Distribution")),
     "sb3_contrib RecurrentActorCriticPolicy._process_sequence": (
         RecurrentActorCriticPolicy._process_sequence, ("agent/recurrent.py's InfantLstmPolicy replaces it for "
         "sequences that start with their episode and falls back to it")),
@@ -73,6 +76,7 @@ FINGERPRINTS = {
     "stable_baselines3 OnPolicyAlgorithm.collect_rollouts": "09574c98e2156ac7",
     "sb3_contrib RecurrentPPO.collect_rollouts": "08762fac63d67742",
     "stable_baselines3 ActorCriticPolicy.forward": "7c66ed1970a36916",
+    "sb3_contrib RecurrentActorCriticPolicy.forward": "41d069fb57d9f46d",
     "sb3_contrib RecurrentActorCriticPolicy._process_sequence": "93894aa8d5c76751",
     "sb3_contrib RecurrentActorCriticPolicy._get_constructor_parameters": "d42461ccae13d637",
 }
@@ -84,7 +88,7 @@ ATTRIBUTES = {
     "RecurrentPPO": ["_last_lstm_states", "_last_obs", "_last_episode_starts", "num_timesteps"],
     "policy": ["share_features_extractor", "mlp_extractor", "action_net", "value_net", "features_extractor",
                "set_training_mode"],
-    "recurrent policy": ["lstm_actor", "lstm_output_dim", "lstm_hidden_state_shape", "shared_lstm",
+    "recurrent policy": ["lstm_actor", "lstm_critic", "lstm_output_dim", "lstm_hidden_state_shape", "shared_lstm",
                          "enable_critic_lstm", "lstm_kwargs"],
 }
 """Attributes read on live learners and policies."""

@@ -44,7 +44,7 @@ def sample_recurrent(policy: RecurrentActorCriticPolicy, obs: th.Tensor, lstm_st
     """One step of each env of sb3-contrib's ``RecurrentActorCriticPolicy.forward`` (actions, values,
     log-probabilities, LSTM states after the step) for the default layout (:func:`fast_recurrent`), drawing as
     :func:`sample` does: the same LSTM calls on the same states, without sb3-contrib's per-step sequence reshaping
-    and ``Distribution`` object (together ~40% of a step of 8 envs on a CPU)."""
+    and ``Distribution`` object (together ~20% of a step of 8 envs on a CPU)."""
     features = policy.extract_features(obs).unsqueeze(0)  # (time 1, envs, features)
     keep = (1.0 - episode_starts).view(1, -1, 1)
     out_pi, states_pi = policy.lstm_actor(features, (keep * lstm_states.pi[0], keep * lstm_states.pi[1]))

@@ -52,8 +52,11 @@ class BatchedInfantEnv(VectorEnv):
         task: task name (see ``env.ENV_IDS``), as for :class:`InfantEnv`.
         config: an :class:`EnvConfig`; or pass its options (width, height, stage, ...) and task options as
             keyword arguments, as for :class:`InfantEnv`.
-        tiled: draw all views into tiles of one framebuffer with one readback (fast; a few edge pixels may
-            differ from the single env on llvmpipe) or each at the origin with its own readback (bit-exact).
+        tiled: draw all views into tiles of one framebuffer with one readback (a few edge pixels may differ from
+            the single env on llvmpipe) or each at the origin with its own readback (bit-exact). With llvmpipe
+            rasterizing in the calling thread (``LP_NUM_THREADS=0``, Peekaboo's default) the tiles cost ~4% of a
+            world-step more than ``tiled=False`` (docs/throughput.md); the default stays tiled because batched
+            runs have seen tiled frames (``tests/test_env_fingerprint.py`` pins them).
     """
 
     metadata: ClassVar[dict[str, Any]] = {"autoreset_mode": AutoresetMode.NEXT_STEP}

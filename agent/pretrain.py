@@ -209,7 +209,7 @@ def pretrain(cfg: PretrainConfig, out: str | Path, resume: bool = False, progres
         if not resume:
             raise RunError(f"{str(out)!r} already holds a pre-training run; pass --resume to continue it or "
                            "choose another --out")
-        if saved != cfg.to_dict():
+        if config_from_dict(saved).to_dict() != cfg.to_dict():  # keys added since take their defaults
             raise RunError(f"{str(out)!r} was started with another config; resume with the same one (saved in "
                            f"{str(cfg_json)!r}) or choose another --out")
         if (out / "summary.json").exists():

@@ -139,6 +139,15 @@ def test_pixel_surprise_is_calibrated_zero_when_the_frame_is_predicted():
     assert (want == 0).sum() > 20 and want.max() > 0.1  # static frames and moving ones both occur
 
 
+def test_a_run_saved_before_a_config_key_existed_still_resumes(tmp_path):
+    """models/world-model's config.json predates model.change_weight: a key added since takes its default."""
+    saved = json.loads((ROOT / "models/world-model/config.json").read_text())
+    assert "change_weight" not in saved["model"]
+    for name in ("config.json", "summary.json"):
+        (tmp_path / name).write_text((ROOT / "models/world-model" / name).read_text())
+    assert pretrain(config_from_dict(saved), tmp_path, resume=True, progress=False)["steps"] == saved["train"]["steps"]
+
+
 def test_shipped_world_model_loads_and_fits_the_default_curriculum():
     import gymnasium as gym
 

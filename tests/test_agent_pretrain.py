@@ -101,7 +101,7 @@ PIXELS = {**TINY, "model": {**TINY["model"], "objective": "pixels", "horizon": 1
           "train": {**TINY["train"], "steps": 60, "shift": 0, "learning_rate": 0.001}}
 
 
-@pytest.mark.slow  # ~20 s: trains 60 steps on the tiny run's clips, then plays 3 VoE pairs
+@pytest.mark.slow  # ~11 s after the tiny run (slow): trains 60 steps on its clips, then plays 3 VoE pairs
 def test_pixels_objective_loss_falls_and_voe_scores_it(tiny_run, tmp_path):
     from tools.voe import main as voe
     run = tmp_path / "pix"

@@ -52,15 +52,19 @@ class ModelConfig:
     """Predict the latents 1..horizon frames ahead."""
     objective: str = "contrastive"
     """contrastive (InfoNCE, ATC-style: each prediction must pick its own frame among every frame of the batch)
-    or latent (cosine to an EMA target encoder's latent; it collapsed in our runs)."""
+    or latent (cosine to an EMA target encoder's latent; it collapsed in our runs) or pixels (a conv decoder predicts
+    the frames; squared pixel error, calibrated: 0 when the prediction is perfect)."""
+    change_weight: float = 10.0
+    """pixels only: extra loss weight of the pixels that change between frame t and the predicted frame t + k
+    (motion saliency from the frames themselves), so that a small toy's appearance counts."""
     ema: float = 0.99
     """Target encoder: target ← ema · target + (1 − ema) · online, every step."""
 
     def __post_init__(self) -> None:
         if self.objective not in OBJECTIVES:
             raise ValueError(f"model.objective={self.objective!r}: choose one of {list(OBJECTIVES)}")
-        if self.horizon < 1 or not 0.0 <= self.ema < 1.0:
-            raise ValueError("model.horizon must be >= 1 and model.ema within [0, 1)")
+        if self.horizon < 1 or not 0.0 <= self.ema < 1.0 or self.change_weight < 0:
+            raise ValueError("model.horizon must be >= 1, model.ema within [0, 1) and model.change_weight >= 0")
 
 
 @dataclass(frozen=True)
@@ -137,7 +141,8 @@ def build_model(cfg: PretrainConfig) -> WorldModel:
     """A fresh world model for ``cfg`` (weights from ``cfg.seed``)."""
     torch.manual_seed(cfg.seed)
     m = cfg.model
-    return WorldModel(cfg.width, cfg.height, m.encoder, m.features_dim, m.hidden, m.horizon)
+    return WorldModel(cfg.width, cfg.height, m.encoder, m.features_dim, m.hidden, m.horizon,
+                      pixels=m.objective == "pixels")
 
 
 def _batch(clips: Clips, idx: np.ndarray) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -159,14 +164,15 @@ def random_shift(frames: torch.Tensor, pad: int, rng: np.random.Generator) -> to
 
 
 @torch.no_grad()
-def validation_loss(model: WorldModel, clips: Clips, objective: str, batch_size: int = 16) -> dict[str, float]:
+def validation_loss(model: WorldModel, clips: Clips, objective: str, batch_size: int = 16,
+                    change_weight: float = 0.0) -> dict[str, float]:
     """Mean losses (recurrent and feed-forward) over every validation clip, in fixed batches."""
     model.eval()
     sums = {"loss": 0.0, "feedforward_loss": 0.0}
     n = 0
     for i in range(0, len(clips), batch_size):
         idx = np.arange(i, min(i + batch_size, len(clips)))
-        out = model.losses(*_batch(clips, idx), objective)
+        out = model.losses(*_batch(clips, idx), objective, change_weight=change_weight)
         for k in sums:
             sums[k] += float(out[k]) * len(idx)
         n += len(idx)
@@ -203,7 +209,7 @@ def pretrain(cfg: PretrainConfig, out: str | Path, resume: bool = False, progres
         if not resume:
             raise RunError(f"{str(out)!r} already holds a pre-training run; pass --resume to continue it or "
                            "choose another --out")
-        if saved != cfg.to_dict():
+        if config_from_dict(saved).to_dict() != cfg.to_dict():  # keys added since take their defaults
             raise RunError(f"{str(out)!r} was started with another config; resume with the same one (saved in "
                            f"{str(cfg_json)!r}) or choose another --out")
         if (out / "summary.json").exists():
@@ -214,7 +220,8 @@ def pretrain(cfg: PretrainConfig, out: str | Path, resume: bool = False, progres
     train = build_video(cfg.data, cfg.width, cfg.height, cfg.seed, vdir, "train", progress)
     val = build_video(cfg.data, cfg.width, cfg.height, cfg.seed, vdir, "val", progress)
     model = build_model(cfg)
-    untrained = validation_loss(model, val, cfg.model.objective)
+    cw = cfg.model.change_weight
+    untrained = validation_loss(model, val, cfg.model.objective, change_weight=cw)
     untrained["latent_cos_to_mean"] = latent_spread(model, val)
     params = [p for p in model.parameters() if p.requires_grad]
     opt = torch.optim.Adam(params, lr=cfg.train.learning_rate)
@@ -249,7 +256,7 @@ def pretrain(cfg: PretrainConfig, out: str | Path, resume: bool = False, progres
                 rng = np.random.default_rng([cfg.seed, step, 11])  # the same batch on --resume
                 frames, actions, mask = _batch(train, rng.integers(len(train), size=tc.batch_size))
                 losses = model.losses(frames, actions, mask, cfg.model.objective,
-                                      online_frames=random_shift(frames, tc.shift, rng))
+                                      online_frames=random_shift(frames, tc.shift, rng), change_weight=cw)
                 opt.zero_grad(set_to_none=True)
                 (losses["loss"] + losses["feedforward_loss"]).backward()
                 opt.step()
@@ -258,8 +265,8 @@ def pretrain(cfg: PretrainConfig, out: str | Path, resume: bool = False, progres
                 elapsed += time.perf_counter() - t0
                 row: dict[str, Any] = {"step": step, **{f"train/{k}": round(float(v.detach()), 5) for k, v in losses.items()}}
                 if step % tc.eval_every == 0 or step == tc.steps:
-                    row.update({f"val/{k}": round(v, 5) for k, v in validation_loss(model, val,
-                                                                                     cfg.model.objective).items()})
+                    val_now = validation_loss(model, val, cfg.model.objective, change_weight=cw)
+                    row.update({f"val/{k}": round(v, 5) for k, v in val_now.items()})
                 for k, v in row.items():
                     if k != "step":
                         tb.add_scalar(k, v, step)
@@ -274,7 +281,7 @@ def pretrain(cfg: PretrainConfig, out: str | Path, resume: bool = False, progres
         if bar is not None:
             bar.close()
     checkpoint()
-    final = validation_loss(model, val, cfg.model.objective)
+    final = validation_loss(model, val, cfg.model.objective, change_weight=cw)
     final["latent_cos_to_mean"] = latent_spread(model, val)
     meta = {"run": cfg.name, "steps": step, "objective": cfg.model.objective, "train_frames": int(train.lengths.sum()),
             "val_loss": final["loss"], "config": cfg.to_dict()}

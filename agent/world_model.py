@@ -10,9 +10,16 @@ latents from collapsing to a constant. Two objectives (``objective``):
 - ``contrastive``: InfoNCE over the batch (ATC-style; Stooke et al. 2021): each prediction must pick its own
   target among the other clips' latents at the same step.
 
+- ``pixels``: the heads output a code that a small conv decoder (:class:`FrameDecoder`) turns into the *change*
+  of the image from frame ``t`` to ``t + k``; the prediction is frame ``t`` plus that change, and the loss is the
+  squared pixel error, weighted ``1 + change_weight`` where the target differs from frame ``t`` (motion saliency
+  from the two frames alone), so that a few changing pixels (a 4-pixel toy at the reveal) are not drowned by a
+  static room. Its error is calibrated: 0 when the prediction is perfect, whatever the frame.
+
 A feed-forward twin (the same heads on the current latent alone, no memory) learns beside it from the detached
-latents: the violation-of-expectation probes compare the two. The *surprise* at frame ``t`` is
-1 - cosine(prediction of frame t made at t - 1, target latent of frame t).
+latents: the violation-of-expectation probes compare the two. The *surprise* at frame ``t`` compares the
+prediction of frame t made at t - 1 with frame t: 1 - cosine to its target latent (``latent``, ``contrastive``),
+or the frame's summed squared pixel error in [0, 1] units (``pixels``: how many pixels' worth of error).
 """
 
 from __future__ import annotations
@@ -28,7 +35,7 @@ from torch.nn import functional as F
 from agent.encoder import InfantEncoder, atomic_torch_save, read_encoder
 
 WORLD_MODEL_FORMAT = "peekaboo-world-model/1"
-OBJECTIVES = ("latent", "contrastive")
+OBJECTIVES = ("latent", "contrastive", "pixels")
 ACTION_DIM = 8
 """Width of the learned action embedding."""
 
@@ -36,8 +43,10 @@ ACTION_DIM = 8
 class Predictor(nn.Module):
     """Latents + actions → predicted latents ``k`` = 1..``horizon`` steps ahead; recurrent (GRU) or not."""
 
-    def __init__(self, features_dim: int, n_actions: int, hidden: int, horizon: int, recurrent: bool) -> None:
+    def __init__(self, features_dim: int, n_actions: int, hidden: int, horizon: int, recurrent: bool,
+                 out_dim: int | None = None) -> None:
         super().__init__()
+        out_dim = features_dim if out_dim is None else out_dim
         self.horizon, self.recurrent, self.n_actions = horizon, recurrent, n_actions
         self.action = nn.Embedding(n_actions, ACTION_DIM)
         if recurrent:
@@ -45,7 +54,7 @@ class Predictor(nn.Module):
         else:
             self.core = nn.Sequential(nn.Linear(features_dim + ACTION_DIM, hidden), nn.ReLU())
         self.heads = nn.ModuleList(
-            nn.Sequential(nn.Linear(hidden + ACTION_DIM * k, hidden), nn.ReLU(), nn.Linear(hidden, features_dim))
+            nn.Sequential(nn.Linear(hidden + ACTION_DIM * k, hidden), nn.ReLU(), nn.Linear(hidden, out_dim))
             for k in range(1, horizon + 1))
 
     def forward(self, z: torch.Tensor, actions: torch.Tensor) -> list[torch.Tensor]:
@@ -87,17 +96,74 @@ def prediction_loss(preds: list[torch.Tensor], target: torch.Tensor, mask: torch
     return torch.stack(losses).mean()
 
 
+class FrameDecoder(nn.Module):
+    """A code (…, C) → the predicted change of the image (…, 3, H, W): a linear map to an (H/8, W/8) grid, then
+    three stride-2 transposed convolutions (DCGAN-style), so a location in the code can become a few pixels."""
+
+    def __init__(self, code_dim: int, width: int, height: int, channels: int = 16) -> None:
+        super().__init__()
+        if width % 8 or height % 8:
+            raise ValueError(f"the pixels objective needs a width and height divisible by 8, got {width}x{height}")
+        self.grid = (channels, height // 8, width // 8)
+        self.fc = nn.Linear(code_dim, channels * (height // 8) * (width // 8))
+        self.up = nn.Sequential(
+            nn.ReLU(), nn.ConvTranspose2d(channels, channels, 4, 2, 1),
+            nn.ReLU(), nn.ConvTranspose2d(channels, channels // 2, 4, 2, 1),
+            nn.ReLU(), nn.ConvTranspose2d(channels // 2, 3, 4, 2, 1))
+
+    def forward(self, code: torch.Tensor) -> torch.Tensor:
+        lead = code.shape[:-1]
+        x = self.up(self.fc(code.reshape(-1, code.shape[-1])).view(-1, *self.grid))
+        return x.view(*lead, *x.shape[1:])
+
+
+def pixel_predictions(codes: list[torch.Tensor], decoder: FrameDecoder, frames: torch.Tensor) -> list[torch.Tensor]:
+    """For each k, frame ``t`` (float (B, T, 3, H, W) in [0, 1]) plus the decoded change: (B, T - k, 3, H, W)."""
+    return [frames[:, :c.shape[1]] + decoder(c) for c in codes]
+
+
+STATIC_STRIDE = 8
+"""The pixels objective decodes every frame that changes but only every 8th static one (weighted 8×, so the loss
+is the same in expectation): a watching infant sees mostly static frames, and the decoder is the costly part."""
+
+
+def pixel_loss(codes: list[torch.Tensor], decoder: FrameDecoder, frames: torch.Tensor, mask: torch.Tensor,
+               change_weight: float) -> torch.Tensor:
+    """Mean over k of the squared error of frame ``t`` + decoded change (codes (B, T - k, C)) to ``frames[:, k:]``
+    (float (B, T, 3, H, W) in [0, 1]); each pixel is weighted 1 + ``change_weight`` where the target differs from
+    frame ``t`` (by more than 2/255 in a channel); losses normalised by the weights of the real frames of ``mask``."""
+    losses = []
+    for k, code in enumerate(codes, start=1):
+        n = code.shape[1]
+        base, tgt = frames[:, :n], frames[:, k:k + n]
+        changed = (tgt - base).abs().amax(2) > 2 / 255  # (B, n, H, W)
+        moving = changed.flatten(2).any(2)
+        static_kept = (torch.arange(n) % STATIC_STRIDE == 0)[None, :]
+        sel = mask[:, k:k + n] & (moving | static_kept)
+        frame_w = torch.where(moving, 1.0, float(STATIC_STRIDE))[sel][:, None, None]
+        pred = base[sel] + decoder(code[sel])
+        w = (1 + change_weight * changed[sel].float()) * frame_w
+        err = (pred - tgt[sel]).pow(2).mean(1)
+        losses.append((err * w).sum() / w.sum().clamp(min=1))
+    return torch.stack(losses).mean()
+
+
 def surprise(pred1: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """Per-frame surprise (B, T): 1 - cosine of the one-step prediction and the latent; frame 0 gets 0."""
-    err = 1 - F.cosine_similarity(pred1, target[:, 1:], dim=-1, eps=1e-6)
+    """Per-frame surprise (B, T): 1 - cosine of the one-step prediction and the latent (latents (B, T, D)), or
+    the summed squared error (predicted frames (B, T, 3, H, W)); frame 0 gets 0."""
+    if pred1.dim() == 5:
+        err = (pred1 - target[:, 1:]).pow(2).sum((2, 3, 4))
+    else:
+        err = 1 - F.cosine_similarity(pred1, target[:, 1:], dim=-1, eps=1e-6)
     return torch.cat([torch.zeros_like(err[:, :1]), err], 1)
 
 
 class WorldModel(nn.Module):
-    """Online encoder, EMA target encoder, recurrent predictor and its feed-forward twin."""
+    """Online encoder, EMA target encoder, recurrent predictor and its feed-forward twin; with ``pixels`` each
+    predictor has a :class:`FrameDecoder` (``decoder``, ``feedforward_decoder``) and predicts frames."""
 
     def __init__(self, width: int, height: int, arch: str = "fast", features_dim: int = 256, hidden: int = 256,
-                 horizon: int = 3, n_actions: int = 6) -> None:
+                 horizon: int = 3, n_actions: int = 6, pixels: bool = False) -> None:
         super().__init__()
         space = gym.spaces.Box(0, 255, (3, height, width), dtype="uint8")
         # raw 0-255 pixels in, as in the curriculum's learner (the weights mean the same either way)
@@ -105,16 +171,28 @@ class WorldModel(nn.Module):
         self.target = InfantEncoder(space, features_dim, arch, pixel_scale=1 / 255)
         self.target.load_state_dict(self.encoder.state_dict())
         self.target.requires_grad_(False)
-        self.predictor = Predictor(features_dim, n_actions, hidden, horizon, recurrent=True)
-        self.feedforward = Predictor(features_dim, n_actions, hidden, horizon, recurrent=False)
+        out = hidden if pixels else features_dim
+        self.predictor = Predictor(features_dim, n_actions, hidden, horizon, recurrent=True, out_dim=out)
+        self.feedforward = Predictor(features_dim, n_actions, hidden, horizon, recurrent=False, out_dim=out)
+        self.pixels = pixels
+        if pixels:
+            self.decoder = FrameDecoder(hidden, width, height)
+            self.feedforward_decoder = FrameDecoder(hidden, width, height)
         self.spec = {"width": width, "height": height, "arch": arch, "features_dim": features_dim,
                      "hidden": hidden, "horizon": horizon, "n_actions": n_actions}
+        if pixels:  # only then, so that older world models keep their spec
+            self.spec["pixels"] = True
 
     @staticmethod
     def _images(frames: torch.Tensor) -> torch.Tensor:
         """uint8 (B, T, H, W, 3) → float (B*T, 3, H, W)."""
         b, t, h, w, c = frames.shape
         return frames.reshape(b * t, h, w, c).permute(0, 3, 1, 2).float()
+
+    @staticmethod
+    def _frames01(frames: torch.Tensor) -> torch.Tensor:
+        """uint8 (B, T, H, W, 3) → float (B, T, 3, H, W) in [0, 1]."""
+        return frames.permute(0, 1, 4, 2, 3).float().div(255)
 
     def encode(self, frames: torch.Tensor, target: bool = False) -> torch.Tensor:
         """Latents (B, T, D) of uint8 frames (B, T, H, W, 3)."""
@@ -123,13 +201,21 @@ class WorldModel(nn.Module):
         return z.view(frames.shape[0], frames.shape[1], -1)
 
     def losses(self, frames: torch.Tensor, actions: torch.Tensor, mask: torch.Tensor, objective: str,
-               online_frames: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+               online_frames: torch.Tensor | None = None, change_weight: float = 0.0) -> dict[str, torch.Tensor]:
         """The recurrent model's loss (trains encoder + GRU) and the feed-forward twin's (on detached latents);
-        ``online_frames``: an augmented view for the online encoder (targets see ``frames``)."""
+        ``online_frames``: an augmented view for the online encoder (targets see ``frames``); ``change_weight``:
+        the ``pixels`` objective's extra weight of changing pixels."""
         z = self.encode(frames if online_frames is None else online_frames)
+        a = actions.long()
+        if objective == "pixels":
+            if not self.pixels:
+                raise ValueError("objective 'pixels' needs a world model built with pixels=True")
+            img = self._frames01(frames)
+            rec = pixel_loss(self.predictor(z, a), self.decoder, img, mask, change_weight)
+            ff = pixel_loss(self.feedforward(z.detach(), a), self.feedforward_decoder, img, mask, change_weight)
+            return {"loss": rec, "feedforward_loss": ff}
         with torch.no_grad():
             tgt = self.encode(frames, target=True)
-        a = actions.long()
         rec = prediction_loss(self.predictor(z, a), tgt, mask, objective)
         ff = prediction_loss(self.feedforward(z.detach(), a), tgt, mask, objective)
         return {"loss": rec, "feedforward_loss": ff}
@@ -143,18 +229,28 @@ class WorldModel(nn.Module):
     @torch.no_grad()
     def surprise(self, frames: torch.Tensor, actions: torch.Tensor, recurrent: bool = True) -> torch.Tensor:
         """Per-frame surprise (B, T) of the recurrent model (or of its feed-forward twin)."""
-        z, tgt = self.encode(frames), self.encode(frames, target=True)
+        z = self.encode(frames)
         model = self.predictor if recurrent else self.feedforward
-        return surprise(model(z, actions.long())[0], tgt)
+        pred1 = model(z, actions.long())[0]
+        if self.pixels:
+            img = self._frames01(frames)
+            dec = self.decoder if recurrent else self.feedforward_decoder
+            return surprise(pixel_predictions([pred1], dec, img)[0], img)
+        return surprise(pred1, self.encode(frames, target=True))
+
+
+def _parts(model: WorldModel) -> tuple[str, ...]:
+    """The saved parts of a world model."""
+    base = ("encoder", "target", "predictor", "feedforward")
+    return base + ("decoder", "feedforward_decoder") if model.pixels else base
 
 
 def save_world_model(model: WorldModel, path: str | Path, **meta: Any) -> Path:
     """Write ``world_model.pt`` (atomically): the spec to rebuild it, every part's weights, ``meta``."""
     def sd(m: nn.Module) -> dict[str, torch.Tensor]:
         return {k: v.detach().cpu().clone() for k, v in m.state_dict().items()}
-    atomic_torch_save({"format": WORLD_MODEL_FORMAT, "spec": dict(model.spec), "encoder": sd(model.encoder),
-                       "target": sd(model.target), "predictor": sd(model.predictor),
-                       "feedforward": sd(model.feedforward), "meta": meta}, path)
+    atomic_torch_save({"format": WORLD_MODEL_FORMAT, "spec": dict(model.spec), "meta": meta,
+                       **{name: sd(getattr(model, name)) for name in _parts(model)}}, path)
     return Path(path)
 
 
@@ -173,7 +269,7 @@ def load_world_model(path: str | Path) -> tuple[WorldModel, dict[str, Any]]:
     if not isinstance(blob, dict) or blob.get("format") != WORLD_MODEL_FORMAT:
         raise ValueError(f"{str(p)!r} is not a Peekaboo world model (format {WORLD_MODEL_FORMAT})")
     model = WorldModel(**blob["spec"])
-    for name in ("encoder", "target", "predictor", "feedforward"):
+    for name in _parts(model):
         getattr(model, name).load_state_dict({k: v.float() for k, v in blob[name].items()})
     return model.eval(), dict(blob.get("meta", {}))
 

@@ -97,6 +97,57 @@ def test_voe_report_of_the_pretrained_model(tiny_run, tmp_path):
     assert voe(["--model", str(tmp_path / "none"), "--out", str(out)]) == 2
 
 
+PIXELS = {**TINY, "model": {**TINY["model"], "objective": "pixels", "horizon": 1},
+          "train": {**TINY["train"], "steps": 60, "shift": 0, "learning_rate": 0.001}}
+
+
+@pytest.mark.slow  # ~11 s after the tiny run (slow): trains 60 steps on its clips, then plays 3 VoE pairs
+def test_pixels_objective_loss_falls_and_voe_scores_it(tiny_run, tmp_path):
+    from tools.voe import main as voe
+    run = tmp_path / "pix"
+    s = pretrain(config_from_dict(PIXELS), run, progress=False, video_dir=tiny_run / "video")
+    assert s["objective"] == "pixels"
+    assert s["val_final"]["loss"] < 0.9 * s["val_untrained"]["loss"]
+    assert s["train_loss_last20"] < s["train_loss_first20"]
+    model, _ = load_world_model(run)
+    assert model.pixels and model.spec["pixels"] and model.decoder is not None
+    enc = read_encoder(run / "encoder.pt")  # the curriculum's format, the world model's own weights
+    assert all(torch.equal(enc["state_dict"][k], v) for k, v in model.encoder.state_dict().items())
+    out = tmp_path / "voe"
+    assert voe(["--model", str(run), "--out", str(out), "--episodes", "3", "--probes", "occluder_vanish"]) == 0
+    models = json.loads((out / "report.json").read_text())["probes"]["occluder_vanish"]["models"]
+    assert models["trained"]["surprise"]["n"] == 3 and set(models) == {"trained", "untrained", "feedforward"}
+
+
+def test_pixel_surprise_is_calibrated_zero_when_the_frame_is_predicted():
+    """With its last layer zeroed the decoder predicts no change: surprise is then exactly the summed squared
+    change of each frame (0 on the static search frames), the error scale the pixels objective promises."""
+    import numpy as np
+
+    from agent.voe import render_pair
+    from agent.world_model import WorldModel
+    pair = render_pair("occluder_vanish", 7, 32, 32)
+    model = WorldModel(32, 32, "fast", 32, 32, 1, pixels=True).eval()
+    last = model.decoder.up[-1]
+    torch.nn.init.zeros_(last.weight)
+    torch.nn.init.zeros_(last.bias)
+    frames = torch.from_numpy(pair.impossible[None])
+    s = model.surprise(frames, torch.zeros(frames.shape[:2], dtype=torch.long))[0].numpy()
+    f = pair.impossible.astype(np.float64) / 255
+    want = ((f[1:] - f[:-1]) ** 2).sum((1, 2, 3))
+    assert np.allclose(s[1:], want, atol=1e-4) and s[0] == 0
+    assert (want == 0).sum() > 20 and want.max() > 0.1  # static frames and moving ones both occur
+
+
+def test_a_run_saved_before_a_config_key_existed_still_resumes(tmp_path):
+    """models/world-model's config.json predates model.change_weight: a key added since takes its default."""
+    saved = json.loads((ROOT / "models/world-model/config.json").read_text())
+    assert "change_weight" not in saved["model"]
+    for name in ("config.json", "summary.json"):
+        (tmp_path / name).write_text((ROOT / "models/world-model" / name).read_text())
+    assert pretrain(config_from_dict(saved), tmp_path, resume=True, progress=False)["steps"] == saved["train"]["steps"]
+
+
 def test_shipped_world_model_loads_and_fits_the_default_curriculum():
     import gymnasium as gym
 

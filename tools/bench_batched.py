@@ -16,7 +16,8 @@ import numpy as np
 import env as peekaboo_env  # sets headless GL first
 import gymnasium as gym
 
-from tools.benchutil import ENV_ID, env_rate, random_steps_rate, rate as _rate, rss_mb as _rss_mb, timed_calls, warm_up
+from tools.benchutil import (ENV_ID, WARMUP_SECONDS, env_rate, random_steps_rate, rate as _rate, rss_mb as _rss_mb,
+                             timed_calls, warm_up)
 
 
 def batched_rate(size: int, n_envs: int, seconds: float, env_id: str = ENV_ID, tiled: bool = True) -> float:
@@ -28,7 +29,7 @@ def batched_rate(size: int, n_envs: int, seconds: float, env_id: str = ENV_ID, t
         rng = np.random.default_rng(0)
         step = lambda _: v.step(rng.integers(6, size=n_envs))
         v.reset(seed=0)
-        warm_up(step)  # then every world from its first home, as env_rate's streams
+        warm_up(step, min(WARMUP_SECONDS, seconds))  # then every world from its first home, as env_rate's streams
         v.reset(seed=0)
         n, dt = timed_calls(step, seconds, min_iters=10, warm=False)
         return n_envs * n / dt

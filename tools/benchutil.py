@@ -84,7 +84,7 @@ def random_steps_rate(e: gym.Env, seconds: float, seeds: Sequence[int] = (0,)) -
             e.reset()
 
     e.reset(seed=seeds[0])
-    warm_up(step)  # shader variants, caches; then every stream from its start
+    warm_up(step, min(WARMUP_SECONDS, seconds))  # shader variants, caches; then every stream from its start
     n = dt = 0.0
     for seed in seeds:
         e.reset(seed=seed)

@@ -74,6 +74,14 @@ def test_env_option_gaps_are_errors_naming_the_option(options, match):
         env.make("Peekaboo/Occluder-v2", width=32, height=32, **options)
 
 
+def test_max_steps_none_takes_the_tasks_own_limit():
+    e = env.make("Peekaboo/Occluder-v2", width=32, height=32, max_steps=None)
+    try:
+        assert e.unwrapped.task.max_steps >= 1
+    finally:
+        e.close()
+
+
 def test_shipped_curricula_pass_the_load_time_check():
     for path in builtin_curricula():
         load_curriculum(path)

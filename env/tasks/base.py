@@ -137,7 +137,7 @@ class TaskConfig:
         hints = typing.get_type_hints(cls)
         for name, value in values.items():
             _check_number(name, hints[name], value)
-        if "max_steps" in values and values["max_steps"] < 1:
+        if values.get("max_steps") is not None and values["max_steps"] < 1:  # None: the task's own limit
             raise ValueError(f"max_steps={values['max_steps']}: an episode needs at least 1 step")
         return cls(**values)
 

@@ -2,10 +2,11 @@
 
 :class:`BatchedInfantEnv` is a gymnasium ``VectorEnv`` that holds N ordinary :class:`InfantEnv` (so every task
 works unchanged) whose MuJoCo backends share one GL context. A step runs each world's physics and task with
-its eye render *deferred*, then draws all eye views as tiles of one framebuffer and reads them back at once
+its eye render *deferred*, then draws every eye view in the batch's one GL context
 (:class:`env.backends.mujoco.batch_renderer.BatchRenderer`), then finishes each world's observation (acuity
 blur etc.) exactly as the single env does. Env ``i`` reset with seed ``s + i`` gives the episodes of
-``InfantEnv`` reset with ``s + i``.
+``InfantEnv`` reset with ``s + i``, byte for byte (frames included; ``tests/test_env_batched.py``), so an agent
+trained on the batched env is evaluated on the frames it was trained on.
 
 Autoreset follows gymnasium's default (``NEXT_STEP``): the step after an episode ends resets that world.
 Every registered id names it as its ``vector_entry_point``: ``gymnasium.make_vec(id, num_envs=N,
@@ -52,17 +53,20 @@ class BatchedInfantEnv(VectorEnv):
         task: task name (see ``env.ENV_IDS``), as for :class:`InfantEnv`.
         config: an :class:`EnvConfig`; or pass its options (width, height, stage, ...) and task options as
             keyword arguments, as for :class:`InfantEnv`.
-        tiled: draw all views into tiles of one framebuffer with one readback (a few edge pixels may differ from
-            the single env on llvmpipe) or each at the origin with its own readback (bit-exact). With llvmpipe
-            rasterizing in the calling thread (``LP_NUM_THREADS=0``, Peekaboo's default) the tiles cost ~4% of a
-            world-step more than ``tiled=False`` (docs/throughput.md); the default stays tiled because batched
-            runs have seen tiled frames (``tests/test_env_fingerprint.py`` pins them).
+        tiled: draw all views into tiles of one framebuffer with one readback, instead of each view at the
+            origin with its own readback (the default). Untiled frames are bit-identical to the single env's, so
+            training (batched) and evaluation (single env) see the same frames, and with llvmpipe rasterizing in
+            the calling thread (``LP_NUM_THREADS=0``, Peekaboo's default) untiled is ~5% cheaper per world-step
+            (~13 us a world; docs/throughput.md). Tiled edge pixels may differ on llvmpipe (29% of frames, 0.085%
+            of pixels over 300 steps of 8 worlds). ``tiled=True`` reproduces the frames of batched runs made
+            before untiled became the default (2026-11-30, issue #18), and may pay off where one wait per batch
+            beats one per world (llvmpipe with a rasterizer thread pool, a GPU).
     """
 
     metadata: ClassVar[dict[str, Any]] = {"autoreset_mode": AutoresetMode.NEXT_STEP}
 
     def __init__(self, num_envs: int, task: str = "find_toy", config: EnvConfig | None = None,
-                 tiled: bool = True, members: list[tuple[str, dict[str, Any]]] | None = None, **kwargs: Any) -> None:
+                 tiled: bool = False, members: list[tuple[str, dict[str, Any]]] | None = None, **kwargs: Any) -> None:
         if members is not None:
             num_envs = len(members)
         if num_envs < 1:

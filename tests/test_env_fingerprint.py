@@ -2,6 +2,12 @@
 and infos) of the single and the batched env, recorded before the step's speed work of issue #18.
 
 Speed work on the step (Python glue, culling, readback, info batching) must leave every byte of these the same.
+
+The batched digests were re-recorded on 2026-11-30 (issue #18) when the batched env became untiled by default:
+its frames now equal the single env's byte for byte (``tests/test_env_batched.py::
+test_default_batched_env_is_byte_identical_to_single_envs`` checked that before re-recording), where tiles
+changed edge pixels in 29% of frames. The tiled batch's digests (``batched_tiled``, ``tiled=True``) are the
+ones recorded at 785061d, unchanged; the single env's digests did not change.
 Frames depend on the rasterizer, so the digests are only asserted under the MuJoCo and OpenGL they were
 recorded with (Mesa llvmpipe of the development machine); elsewhere the test skips and says how to re-record.
 """
@@ -24,12 +30,15 @@ RECORDED_ON = "mujoco 4.0.0 | llvmpipe (LLVM 15.0.6, 256 bits) | 4.5 (Compatibil
 """The MuJoCo and OpenGL the digests below were recorded with (``_machine()``)."""
 DIGESTS: dict[tuple[str, str], str] = {
     ("Peekaboo/FindToy-v1", "single"): "9591bf9b4effb1e9",
-    ("Peekaboo/FindToy-v1", "batched"): "01dc6df25d56ebf1",
+    ("Peekaboo/FindToy-v1", "batched"): "df68f9485c73e6da",
+    ("Peekaboo/FindToy-v1", "batched_tiled"): "01dc6df25d56ebf1",
     ("Peekaboo/Occluder-v2", "single"): "4c590b55a6db1cc1",
-    ("Peekaboo/Occluder-v2", "batched"): "f898fd9d3921cc5f",
+    ("Peekaboo/Occluder-v2", "batched"): "6efcc46d5fae084a",
+    ("Peekaboo/Occluder-v2", "batched_tiled"): "f898fd9d3921cc5f",
 }
-"""(env id, single or batched) → the first 16 hex digits of the sha256 of :func:`single_digest` /
-:func:`batched_digest`'s episodes, as recorded at commit 785061d (before the glue work of issue #18)."""
+"""(env id, single / batched / batched_tiled) → the first 16 hex digits of the sha256 of :func:`single_digest` /
+:func:`batched_digest`'s episodes: single and batched_tiled as recorded at commit 785061d (before the glue work of
+issue #18; batched_tiled was then the batched default), batched (untiled, the default) re-recorded on 2026-11-30."""
 
 
 def _machine() -> str:
@@ -76,10 +85,10 @@ def single_digest(env_id: str, steps: int = 400, seed: int = 0) -> str:
     return h.hexdigest()[:16]
 
 
-def batched_digest(env_id: str, steps: int = 150, n: int = 4, seed: int = 0) -> str:
+def batched_digest(env_id: str, steps: int = 150, n: int = 4, seed: int = 0, tiled: bool = False) -> str:
     """Digest of a batch of ``n`` worlds: ``steps`` gymnasium steps (next-step autoreset), then ``steps // 2`` of
     :meth:`step_same_reset` (the learner's), infos included."""
-    v = make_batched(n, env_id, width=SIZE, height=SIZE)
+    v = make_batched(n, env_id, width=SIZE, height=SIZE, tiled=tiled)
     h = hashlib.sha256()
     try:
         _feed(h, v.reset(seed=seed))
@@ -99,7 +108,7 @@ def test_episodes_are_byte_identical_to_the_recorded_ones(env_id: str, kind: str
     if machine != RECORDED_ON:
         pytest.skip(f"digests were recorded on {RECORDED_ON!r}, this is {machine!r}: frames depend on the "
                     "rasterizer; re-record DIGESTS here from a commit known to be right to use this test")
-    digest = single_digest(env_id) if kind == "single" else batched_digest(env_id)
+    digest = single_digest(env_id) if kind == "single" else batched_digest(env_id, tiled=kind == "batched_tiled")
     assert digest == DIGESTS[(env_id, kind)], f"{env_id} {kind}: episodes changed (obs, rewards, ends or infos)"
 
 

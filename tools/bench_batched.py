@@ -20,7 +20,7 @@ from tools.benchutil import (ENV_ID, WARMUP_SECONDS, env_rate, random_steps_rate
                              timed_calls, warm_up)
 
 
-def batched_rate(size: int, n_envs: int, seconds: float, env_id: str = ENV_ID, tiled: bool = True) -> float:
+def batched_rate(size: int, n_envs: int, seconds: float, env_id: str = ENV_ID, tiled: bool = False) -> float:
     """Env steps/s of a :class:`BatchedInfantEnv` of ``n_envs`` worlds (random actions, autoreset)."""
     from env.batched import make_batched
 

@@ -1,12 +1,13 @@
-"""Render many MuJoCo worlds' eye views into tiles of one offscreen framebuffer, read back once.
+"""Render many MuJoCo worlds' eye views in one GL context: each at the origin (default) or as tiles, read once.
 
 Every world keeps its own model, ``MjrContext`` and ``MjvScene`` (homes differ in meshes and textures), but
-all contexts live in one GL context, so there is no context switch between worlds, and the frames of a batch
-come back with one ``mjr_readPixels`` (one wait for the rasterizer) instead of one per world.
+all contexts live in one GL context, so there is no context switch between worlds.
 
-Tiles are drawn at pixel offsets; on Mesa llvmpipe a few edge pixels of a tile can differ from the same view
-drawn at the origin (sub-pixel snapping of a translated viewport; measured <1% of pixels). ``tiled=False``
-draws each world at the origin of the shared framebuffer and reads it alone: bit-identical to a single env.
+By default (``tiled=False``) each world is drawn at the origin of its framebuffer and read back alone:
+bit-identical to a single env, and the cheaper way with llvmpipe rasterizing in the calling thread.
+``tiled=True`` draws the views as tiles of one framebuffer and reads them back with one ``mjr_readPixels``
+(one wait for the rasterizer instead of one per world); on Mesa llvmpipe a few edge pixels of a tile can differ
+from the same view drawn at the origin (sub-pixel snapping of a translated viewport; measured <1% of pixels).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from env.backends.mujoco.renderer import GLRenderer, _make_current
 class BatchRenderer:
     """One GL context shared by the renderers of a batch of :class:`BatchMemberBackend`."""
 
-    def __init__(self, tiled: bool = True) -> None:
+    def __init__(self, tiled: bool = False) -> None:
         self.tiled = tiled
         self._gl = make_gl_context(_MAX_VIEW, _MAX_VIEW)
         self._renderers: list[GLRenderer] = []

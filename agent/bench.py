@@ -73,7 +73,7 @@ def ppo_throughput(env_id: str = "Peekaboo/FindToy-v1", n_envs: int = 16, steps:
     agent = AgentConfig(encoder=encoder, features_dim=features_dim, recurrent=recurrent,
                         ppo=PPOConfig(n_steps=n_steps, batch_size=min(256, n_steps * n_envs), n_epochs=4))
     stage = StageConfig(name="bench", env_ids=(env_id,))
-    venv = make_vec_env(stage, [env_id], n_envs, width, height, "mujoco", agent, subprocess=True, seed=seed,
+    venv = make_vec_env(stage, n_envs, width, height, "mujoco", agent, subprocess=True, seed=seed,
                         batched=batched, sim=sim, device=device, warp_homes=warp_homes)
     try:
         venv.reset()

@@ -39,7 +39,7 @@ def make_env_fn(env_id: str, kwargs: dict[str, Any], render_mode: str | None = N
     return _make
 
 
-def make_vec_env(stage: StageConfig, env_ids: list[str], n_envs: int, width: int, height: int, backend: str,
+def make_vec_env(stage: StageConfig, n_envs: int, width: int, height: int, backend: str,
                  agent: AgentConfig, subprocess: bool = True, seed: int | None = None,
                  batched: bool = True, earlier: tuple[StageConfig, ...] = (), sim: str = "mujoco", device: str = "cpu",
                  warp_homes: int = 0) -> VecEnv:
@@ -53,7 +53,7 @@ def make_vec_env(stage: StageConfig, env_ids: list[str], n_envs: int, width: int
     Warp batch in this process on ``device`` (:class:`env.warp_vector.WarpVectorEnv`; one env id and options, no
     privileged wrapper; ``warp_homes`` > 0: a bank of that many homes).
     """
-    specs = env_specs(stage, env_ids, n_envs, width, height, backend, agent, earlier)
+    specs = env_specs(stage, n_envs, width, height, backend, agent, earlier)
     if sim == "warp":
         return _warp_vec_env(specs, agent, seed, device, warp_homes)
     # a privileged run needs its wrapper on every env: the per-env paths below
@@ -75,7 +75,7 @@ def make_vec_env(stage: StageConfig, env_ids: list[str], n_envs: int, width: int
     return venv
 
 
-def env_specs(stage: StageConfig, env_ids: list[str], n_envs: int, width: int, height: int, backend: str,
+def env_specs(stage: StageConfig, n_envs: int, width: int, height: int, backend: str,
               agent: AgentConfig, earlier: tuple[StageConfig, ...] = ()) -> list[tuple[str, dict[str, Any]]]:
     """(env id, ``gym.make`` options) of each training env: the stage's ids (or its ``variants``) round-robin,
     then its rehearsal share (``round(rehearsal * n_envs)`` envs, at least one when on) cycling over the earlier
@@ -84,8 +84,7 @@ def env_specs(stage: StageConfig, env_ids: list[str], n_envs: int, width: int, h
         return {**kw, "reveal_label": True} if agent.aux_reveal > 0 else kw  # the reveal loss's label (env.reveal)
 
     n_old = min(n_envs - 1, max(1, round(stage.rehearsal * n_envs))) if stage.rehearsal > 0 and earlier else 0
-    own = ([(e.env_id, e.kwargs) for e in stage.envs(width, height, backend)] if stage.variants
-           else [(i, stage.make_kwargs(width, height, backend)) for i in env_ids])
+    own = [(e.env_id, e.kwargs) for e in stage.envs(width, height, backend)]
     specs = [(i, labelled(kw)) for i, kw in (own[k % len(own)] for k in range(n_envs - n_old))]
     replay = [(e.env_id, labelled(e.kwargs)) for s in earlier for e in s.envs(width, height, backend)]
     return specs + [replay[i % len(replay)] for i in range(n_old)]

@@ -381,7 +381,7 @@ def _run_stage(cfg: CurriculumConfig, index: int, stage: StageConfig, sdir: Path
         raise RunError(f"{str(sdir)!r} holds a checkpoint; pass --resume")
     resumed = ckpt.exists()
     state = _resume_state(cfg, index, stage, sdir, env_ids) if resumed else None
-    venv = make_vec_env(stage, env_ids, opts.n_envs, cfg.width, cfg.height, opts.backend, cfg.agent,
+    venv = make_vec_env(stage, opts.n_envs, cfg.width, cfg.height, opts.backend, cfg.agent,
                         subprocess=opts.subprocess, seed=train_seed(cfg.seed, 1000 * index), batched=opts.batched,
                         earlier=cfg.stages[:index], sim=opts.sim, device=opts.device, warp_homes=opts.warp_homes)
     evaluator = None

@@ -54,7 +54,7 @@ def genuine_checkpoint(folder: Path, env_id: str = "Peekaboo/FindToy-v1", env_op
     agent_cfg = dataclasses.replace(cfg.agent, **agent)
     stage = dataclasses.replace(cfg.stages[0], env_ids=(env_id,), env_kwargs=env_options or {},
                                 randomization={} if env_options is not None else cfg.stages[0].randomization)
-    venv = make_vec_env(stage, [env_id], 1, 32, 32, "mujoco", agent_cfg, subprocess=False, seed=0)
+    venv = make_vec_env(stage, 1, 32, 32, "mujoco", agent_cfg, subprocess=False, seed=0)
     try:
         model = build_model(agent_cfg, venv, 0, None)
         folder.mkdir(parents=True, exist_ok=True)

@@ -48,7 +48,7 @@ def test_recurrent_agent_uses_it() -> None:
     agent = AgentConfig(recurrent=True, features_dim=32, lstm_hidden_size=16,
                         ppo=PPOConfig(n_steps=16, batch_size=32, n_epochs=1))
     stage = StageConfig(name="t", env_ids=("Peekaboo/FindToy-v1",), env_kwargs={"max_steps": 6})
-    venv = make_vec_env(stage, ["Peekaboo/FindToy-v1"], 2, 32, 32, "mujoco", agent, subprocess=False, seed=0)
+    venv = make_vec_env(stage, 2, 32, 32, "mujoco", agent, subprocess=False, seed=0)
     try:
         model = build_model(agent, venv, 0, None)
         assert isinstance(model.policy, InfantLstmPolicy)
@@ -67,7 +67,7 @@ def _tiny_recurrent_learner():
     agent = AgentConfig(recurrent=True, features_dim=32, lstm_hidden_size=16,
                         ppo=PPOConfig(n_steps=16, batch_size=24, n_epochs=1))
     stage = StageConfig(name="t", env_ids=("Peekaboo/FindToy-v1",), env_kwargs={"max_steps": 7})
-    venv = make_vec_env(stage, ["Peekaboo/FindToy-v1"], 4, 32, 32, "mujoco", agent, subprocess=False, seed=0)
+    venv = make_vec_env(stage, 4, 32, 32, "mujoco", agent, subprocess=False, seed=0)
     model = build_model(agent, venv, 0, None)
     model.learn(64)
     return model, venv

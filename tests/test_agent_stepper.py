@@ -19,7 +19,7 @@ STAGE = StageConfig(name="t", env_ids=("Peekaboo/FindToy-v1",), env_kwargs={"max
 def _model_and_envs(recurrent: bool, frame_stack: int = 1):
     agent = AgentConfig(features_dim=16, recurrent=recurrent, lstm_hidden_size=8, frame_stack=frame_stack,
                         ppo=PPOConfig(n_steps=8, batch_size=8, n_epochs=1))
-    venv = make_vec_env(STAGE, list(STAGE.env_ids), 2, 32, 32, "mujoco", agent, subprocess=False, seed=0)
+    venv = make_vec_env(STAGE, 2, 32, 32, "mujoco", agent, subprocess=False, seed=0)
     return build_model(agent, venv, 0, None), venv
 
 

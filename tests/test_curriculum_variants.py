@@ -50,11 +50,11 @@ def test_variants_make_the_stage_envs_and_weight_by_repetition():
     assert envs[0].kwargs["n_screens"] == 2 and envs[0].kwargs["approach_weight"] == 1.0
     assert envs[2].env_id == CUPS and "n_screens" not in envs[2].kwargs
     agent = AgentConfig(recurrent=True, sequences="episode", aux_reveal=1.0)
-    specs = env_specs(stage, [OCC, CUPS], 6, 32, 32, "mujoco", agent)
+    specs = env_specs(stage, 6, 32, 32, "mujoco", agent)
     assert [i for i, _ in specs] == [OCC, OCC, CUPS] * 2
     assert all(kw["reveal_label"] for _, kw in specs)
     later = dataclasses.replace(_stage(), name="later", rehearsal=0.5)
-    replay = env_specs(later, [OCC, CUPS], 4, 32, 32, "mujoco", agent, earlier=(stage,))[2:]
+    replay = env_specs(later, 4, 32, 32, "mujoco", agent, earlier=(stage,))[2:]
     assert [kw.get("n_screens") for _, kw in replay] == [2, 2]  # rehearsal replays the earlier stage's variants
 
 

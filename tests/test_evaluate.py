@@ -68,7 +68,7 @@ def test_trained_checkpoint_end_to_end(tmp_path, recurrent, frame_stack):
     agent = AgentConfig(features_dim=32, recurrent=recurrent, frame_stack=frame_stack, lstm_hidden_size=16,
                         ppo=PPOConfig(n_steps=32, batch_size=32, n_epochs=1))
     stage = StageConfig(name="t", env_ids=("Peekaboo/Occluder-v2",))
-    venv = make_vec_env(stage, list(stage.env_ids), 1, 32, 32, "mujoco", agent, subprocess=False, seed=0)
+    venv = make_vec_env(stage, 1, 32, 32, "mujoco", agent, subprocess=False, seed=0)
     try:
         model = build_model(agent, venv, 0, None)
         model.learn(32)

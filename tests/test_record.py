@@ -17,7 +17,7 @@ def test_record_writes_video(tmp_path):
     stage = from_dict(StageConfig, {"name": "s", "env_ids": ["Peekaboo/FindToy-v1"], "env_kwargs": {"max_steps": 12},
                                     "randomization": {"n_rooms": 1, "furniture_per_room": 0}})
     agent = AgentConfig(features_dim=32)
-    venv = make_vec_env(stage, ["Peekaboo/FindToy-v1"], 1, 32, 32, "mujoco", agent, subprocess=False)
+    venv = make_vec_env(stage, 1, 32, 32, "mujoco", agent, subprocess=False)
     save_model(build_model(agent, venv, 0, None), tmp_path / "model.zip", agent)
     venv.close()
     assert main(["--checkpoint", str(tmp_path / "model.zip"), "--task", "Peekaboo/FindToy-v1", "--episodes", "1",

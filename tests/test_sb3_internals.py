@@ -139,7 +139,7 @@ def test_attributes_the_agent_reads_exist(recurrent: bool) -> None:
     agent = AgentConfig(features_dim=16, recurrent=recurrent, lstm_hidden_size=8,
                         ppo=PPOConfig(n_steps=8, batch_size=8, n_epochs=1))
     stage = StageConfig(name="t", env_ids=("Peekaboo/FindToy-v1",))
-    venv = make_vec_env(stage, list(stage.env_ids), 1, 32, 32, "mujoco", agent, subprocess=False, seed=0)
+    venv = make_vec_env(stage, 1, 32, 32, "mujoco", agent, subprocess=False, seed=0)
     try:
         model = build_model(agent, venv, 0, None)
         model.learn(8)  # sets the rollout bookkeeping (_last_obs, _last_lstm_states, ...)

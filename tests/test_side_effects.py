@@ -45,7 +45,7 @@ def test_policy_agent_keeps_threads_and_global_generator(tmp_path) -> None:
     agent = AgentConfig(features_dim=16, recurrent=True, lstm_hidden_size=8,
                         ppo=PPOConfig(n_steps=8, batch_size=8, n_epochs=1))
     stage = StageConfig(name="t", env_ids=(ENV,))
-    venv = make_vec_env(stage, [ENV], 1, 32, 32, "mujoco", agent, subprocess=False, seed=0)
+    venv = make_vec_env(stage, 1, 32, 32, "mujoco", agent, subprocess=False, seed=0)
     try:
         save_model(build_model(agent, venv, 0, None), tmp_path / "model.zip", agent)
     finally:

@@ -105,7 +105,7 @@ def test_policy_transfer_carries_the_whole_policy(tmp_path):
     run_curriculum(cfg, tmp_path / "run", dataclasses.replace(OPTS, n_envs=2))
     one, two = tmp_path / "run/stages/00_one", tmp_path / "run/stages/01_two"
     assert json.loads((two / "summary.json").read_text())["transfer"]["transfer"] == "policy"
-    venv = make_vec_env(cfg.stages[1], ["Peekaboo/Occluder-v2"], 2, 32, 32, "mujoco", cfg.agent, subprocess=False,
+    venv = make_vec_env(cfg.stages[1], 2, 32, 32, "mujoco", cfg.agent, subprocess=False,
                         earlier=cfg.stages[:1])
     assert [e.unwrapped.task.config.n_screens for e in venv.envs] == [3, 2]  # the second env rehearses stage one
     fresh = build_model(cfg.agent, venv, 1, None)

@@ -33,6 +33,12 @@ def sample(policy: ActorCriticPolicy, obs: th.Tensor,
     else:
         latent_pi = policy.mlp_extractor.forward_actor(features[0])
         latent_vf = policy.mlp_extractor.forward_critic(features[1])
+    return _draw(policy, latent_pi, latent_vf, generator)
+
+
+def _draw(policy: ActorCriticPolicy, latent_pi: th.Tensor, latent_vf: th.Tensor,
+          generator: th.Generator | None) -> tuple[th.Tensor, th.Tensor, th.Tensor]:
+    """A categorical draw from the actor's latents (actions, values, log-probabilities of the draws)."""
     log_p = th.log_softmax(policy.action_net(latent_pi), dim=-1)
     actions = th.multinomial(log_p.exp(), 1, generator=generator)
     return actions.squeeze(1), policy.value_net(latent_vf), log_p.gather(1, actions).squeeze(1)
@@ -49,10 +55,9 @@ def sample_recurrent(policy: RecurrentActorCriticPolicy, obs: th.Tensor, lstm_st
     keep = (1.0 - episode_starts).view(1, -1, 1)
     out_pi, states_pi = policy.lstm_actor(features, (keep * lstm_states.pi[0], keep * lstm_states.pi[1]))
     out_vf, states_vf = policy.lstm_critic(features, (keep * lstm_states.vf[0], keep * lstm_states.vf[1]))
-    log_p = th.log_softmax(policy.action_net(policy.mlp_extractor.forward_actor(out_pi[0])), dim=-1)
-    actions = th.multinomial(log_p.exp(), 1, generator=generator)
-    values = policy.value_net(policy.mlp_extractor.forward_critic(out_vf[0]))
-    return actions.squeeze(1), values, log_p.gather(1, actions).squeeze(1), RNNStates(states_pi, states_vf)
+    actions, values, log_p = _draw(policy, policy.mlp_extractor.forward_actor(out_pi[0]),
+                                   policy.mlp_extractor.forward_critic(out_vf[0]), generator)
+    return actions, values, log_p, RNNStates(states_pi, states_vf)
 
 
 def fast_recurrent(policy: RecurrentActorCriticPolicy) -> bool:

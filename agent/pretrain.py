@@ -59,12 +59,17 @@ class ModelConfig:
     (motion saliency from the frames themselves), so that a small toy's appearance counts."""
     ema: float = 0.99
     """Target encoder: target ← ema · target + (1 − ema) · online, every step."""
+    reveal_weight: float = 0.0
+    """Weight of the reveal-prediction loss (0: no reveal head). The world model then also predicts, from the
+    hiding on, what the infant will see when the screens / cups are lifted (no toy, or the toy at location i), a
+    label from the infant's own view of the reveal (needs ``data.reveal_labels``)."""
 
     def __post_init__(self) -> None:
         if self.objective not in OBJECTIVES:
             raise ValueError(f"model.objective={self.objective!r}: choose one of {list(OBJECTIVES)}")
-        if self.horizon < 1 or not 0.0 <= self.ema < 1.0 or self.change_weight < 0:
-            raise ValueError("model.horizon must be >= 1, model.ema within [0, 1) and model.change_weight >= 0")
+        if self.horizon < 1 or not 0.0 <= self.ema < 1.0 or self.change_weight < 0 or self.reveal_weight < 0:
+            raise ValueError("model.horizon must be >= 1, model.ema within [0, 1) and model.change_weight and "
+                             "model.reveal_weight >= 0")
 
 
 @dataclass(frozen=True)
@@ -108,6 +113,10 @@ class PretrainConfig:
     train: TrainConfig = field(default_factory=TrainConfig)
     """Optimisation."""
 
+    def __post_init__(self) -> None:
+        if self.model.reveal_weight > 0 and not self.data.reveal_labels:
+            raise ValueError("model.reveal_weight > 0 needs data.reveal_labels: true (the labels come with the video)")
+
     def to_dict(self) -> dict[str, Any]:
         """Plain data (round-trips through :func:`load_config`'s mapping)."""
         return json.loads(json.dumps(dataclasses.asdict(self)))
@@ -142,7 +151,7 @@ def build_model(cfg: PretrainConfig) -> WorldModel:
     torch.manual_seed(cfg.seed)
     m = cfg.model
     return WorldModel(cfg.width, cfg.height, m.encoder, m.features_dim, m.hidden, m.horizon,
-                      pixels=m.objective == "pixels")
+                      pixels=m.objective == "pixels", reveal=m.reveal_weight > 0)
 
 
 def _batch(clips: Clips, idx: np.ndarray) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -151,6 +160,23 @@ def _batch(clips: Clips, idx: np.ndarray) -> tuple[torch.Tensor, torch.Tensor, t
     t = clips.frames.shape[1]
     mask = torch.arange(t)[None, :] < torch.from_numpy(clips.lengths[idx])[:, None]
     return frames, actions, mask
+
+
+def _labels(clips: Clips, idx: np.ndarray, model: WorldModel) -> torch.Tensor | None:
+    """The reveal labels of clips ``idx`` when the model has a reveal head (else None)."""
+    if not model.reveal:
+        return None
+    if clips.labels is None:
+        raise ValueError("this video has no reveal labels: render it with data.reveal_labels: true")
+    return torch.from_numpy(clips.labels[idx].astype(np.int64))
+
+
+def total_loss(losses: dict[str, torch.Tensor], reveal_weight: float) -> torch.Tensor:
+    """What one step minimises: both predictors' losses plus ``reveal_weight`` × both reveal heads'."""
+    total = losses["loss"] + losses["feedforward_loss"]
+    if "reveal_loss" in losses:
+        total = total + reveal_weight * (losses["reveal_loss"] + losses["feedforward_reveal_loss"])
+    return total
 
 
 def random_shift(frames: torch.Tensor, pad: int, rng: np.random.Generator) -> torch.Tensor:
@@ -168,13 +194,14 @@ def validation_loss(model: WorldModel, clips: Clips, objective: str, batch_size:
                     change_weight: float = 0.0) -> dict[str, float]:
     """Mean losses (recurrent and feed-forward) over every validation clip, in fixed batches."""
     model.eval()
-    sums = {"loss": 0.0, "feedforward_loss": 0.0}
+    sums: dict[str, float] = {}
     n = 0
     for i in range(0, len(clips), batch_size):
         idx = np.arange(i, min(i + batch_size, len(clips)))
-        out = model.losses(*_batch(clips, idx), objective, change_weight=change_weight)
-        for k in sums:
-            sums[k] += float(out[k]) * len(idx)
+        out = model.losses(*_batch(clips, idx), objective, change_weight=change_weight,
+                           labels=_labels(clips, idx, model))
+        for k, v in out.items():  # reveal losses: mean over batches (labelled frames are spread evenly)
+            sums[k] = sums.get(k, 0.0) + float(v) * len(idx)
         n += len(idx)
     model.train()
     return {k: v / n for k, v in sums.items()}
@@ -254,11 +281,13 @@ def pretrain(cfg: PretrainConfig, out: str | Path, resume: bool = False, progres
                     raise KeyboardInterrupt
                 t0 = time.perf_counter()
                 rng = np.random.default_rng([cfg.seed, step, 11])  # the same batch on --resume
-                frames, actions, mask = _batch(train, rng.integers(len(train), size=tc.batch_size))
+                idx = rng.integers(len(train), size=tc.batch_size)
+                frames, actions, mask = _batch(train, idx)
                 losses = model.losses(frames, actions, mask, cfg.model.objective,
-                                      online_frames=random_shift(frames, tc.shift, rng), change_weight=cw)
+                                      online_frames=random_shift(frames, tc.shift, rng), change_weight=cw,
+                                      labels=_labels(train, idx, model))
                 opt.zero_grad(set_to_none=True)
-                (losses["loss"] + losses["feedforward_loss"]).backward()
+                total_loss(losses, cfg.model.reveal_weight).backward()
                 opt.step()
                 model.update_target(cfg.model.ema)
                 step += 1

@@ -14,6 +14,11 @@ validation clips seeds in ``[2**30, 2**31)``: both below ``2**31``, so no held-o
 (``env.seeds``) is ever watched. Only frames and actions are kept: nothing privileged (where a toy is hidden)
 is stored. Clips are cached as uint8 ``.npz`` shards (``frames`` (N, T, H, W, 3), ``actions`` (N, T) int8,
 ``lengths`` (N,)), so a resumed or repeated run does not render them again.
+
+With ``reveal_labels`` a clip also keeps, per frame, the label of the reveal-prediction objective
+(:func:`reveal_targets`): what the infant *itself* sees when the caregiver lifts the screens / cups at the end of a
+battery event (``info["reveal_seen"]``, computed by the env from the infant's own segmentation image,
+:mod:`env.reveal`), given in hindsight to the frames from the hiding on. The simulator's target index is never read.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ from typing import Any
 import numpy as np
 
 from agent.files import atomic_write
+from env.reveal import NO_LABEL
 
 SOURCES: tuple[str, ...] = ("battery", "find_toy", "explore")
 """Kinds of clip."""
@@ -38,6 +44,11 @@ TRAIN_SEEDS = (0, 2**30)
 """Seed range of training clips."""
 VAL_SEEDS = (2**30, 2**31)
 """Seed range of validation clips (disjoint from training, still below the held-out range 2**31)."""
+REVEAL_CLASSES = 7
+"""Classes of the reveal-prediction label: 0 = no toy seen at the reveal, 1 + i = the toy seen at location i
+(up to 6 locations, the most a battery task has)."""
+LABELLED_PHASES = ("hide", "delay", "search", "reveal")
+"""Battery phases whose frames get the reveal label (from the hiding on, as in :mod:`agent.auxiliary`)."""
 
 
 @dataclass(frozen=True)
@@ -63,6 +74,12 @@ class VideoConfig:
     """Scene randomization ranges (``scenes.randomization`` names); empty: the env's own (randomized) ones."""
     shard_clips: int = 64
     """Clips per cached shard."""
+    reveal_labels: bool = False
+    """Also keep each frame's reveal-prediction label (:func:`reveal_targets`; from the infant's own view of the
+    reveal), for the world model's reveal head (``model.reveal_weight``)."""
+    empty: float = 0.0
+    """Share of the occluder clips played in its ``empty`` catch condition (the caregiver hides nothing: the lifted
+    screens show no toy), so that whether a toy will appear depends on what was seen before; 0 keeps older video."""
 
     def __post_init__(self) -> None:
         unknown = set(self.mix) - set(SOURCES)
@@ -72,6 +89,8 @@ class VideoConfig:
             raise ValueError("data.clip_len must be >= 4 and data.frames/val_frames at least one clip")
         if not self.stages or not self.ages:
             raise ValueError("data.stages and data.ages must not be empty")
+        if not 0.0 <= self.empty <= 1.0:
+            raise ValueError(f"data.empty={self.empty}: use a share within [0, 1]")
 
 
 @dataclass
@@ -84,6 +103,9 @@ class Clips:
     """int8 (N, T): the action taken after each frame (0 after the episode's end)."""
     lengths: np.ndarray
     """int (N,): real frames of each clip (the rest repeats the last frame)."""
+    labels: np.ndarray | None = None
+    """int8 (N, T) reveal-prediction label of each frame (:func:`reveal_targets`; -1: none), or None when the
+    video was made without ``reveal_labels``."""
 
     def __len__(self) -> int:
         return len(self.frames)
@@ -91,8 +113,65 @@ class Clips:
     @staticmethod
     def concat(parts: list[Clips]) -> Clips:
         """All ``parts`` as one."""
+        labels = None if any(p.labels is None for p in parts) else np.concatenate([p.labels for p in parts])
         return Clips(np.concatenate([p.frames for p in parts]), np.concatenate([p.actions for p in parts]),
-                     np.concatenate([p.lengths for p in parts]))
+                     np.concatenate([p.lengths for p in parts]), labels)
+
+
+def reveal_targets(phases: list[str], seen: list[int], ended: bool) -> np.ndarray:
+    """The reveal-prediction label of each frame of one battery clip (int8; -1: no label).
+
+    ``phases``: each frame's public battery phase (``info["phase"]``); ``seen``: each frame's sighting
+    (``info["reveal_seen"]``: the location where the infant sees the toy on a reveal step, -1 for none); ``ended``:
+    the clip holds the end of the event (its last reveal). The outcome is ``1 + `` the last location seen during the
+    reveal, or 0 when the infant saw no toy there (nothing hidden, looking away, a vanished toy); it labels every
+    frame from the hiding on. A clip cut before its reveal ends has no label (its outcome is unknown). Only what
+    the infant sees enters: the signature has no room for the simulator's target index."""
+    labels = np.full(len(phases), NO_LABEL, np.int8)
+    if not ended or "reveal" not in phases:
+        return labels
+    hits = [s for s in seen if s >= 0]
+    if hits and hits[-1] + 1 >= REVEAL_CLASSES:
+        raise ValueError(f"location {hits[-1]} is beyond the {REVEAL_CLASSES - 1} the reveal label holds")
+    outcome = hits[-1] + 1 if hits else 0
+    labels[np.isin(np.array(phases), LABELLED_PHASES)] = outcome
+    return labels
+
+
+def play(e: Any, seed: int, policy: Callable[[dict[str, Any]], int], t_max: int,
+         labels: bool = False) -> tuple[np.ndarray, np.ndarray, int, np.ndarray | None]:
+    """The first ``t_max`` frames of an episode of env ``e`` from ``seed`` under ``policy`` (info → action):
+    frames (T, H, W, 3) (the last real frame repeated after the end), actions (T,), real length, and with
+    ``labels`` the reveal labels (:func:`reveal_targets`; ``e`` must be made with ``reveal_label=True``)."""
+    obs, info = e.reset(seed=seed)
+    h, w = obs.shape[:2]
+    frames = np.zeros((t_max, h, w, 3), np.uint8)
+    actions = np.zeros(t_max, np.int8)
+    phases, seen = [info.get("phase", "")], [int(info.get("reveal_seen", NO_LABEL))]
+    n, ended = 0, False
+    while True:
+        frames[n] = obs
+        n += 1
+        if n == t_max:
+            break
+        a = policy(info)
+        actions[n - 1] = a
+        obs, _, terminated, truncated, info = e.step(a)
+        phases.append(info.get("phase", ""))
+        seen.append(int(info.get("reveal_seen", NO_LABEL)))
+        if terminated or truncated:
+            frames[n] = obs
+            n += 1
+            ended = bool(terminated)
+            break
+    frames[n:] = frames[n - 1]
+    if not labels:
+        return frames, actions, n, None
+    if "reveal_seen" not in info:
+        raise ValueError("reveal labels need an env made with reveal_label=True")
+    out = np.full(t_max, NO_LABEL, np.int8)
+    out[:n] = reveal_targets(phases[:n], seen[:n], ended)
+    return frames, actions, n, out
 
 
 class _Wander:
@@ -130,6 +209,8 @@ class ClipMaker:
             if env_id in BATTERY_IDS:
                 kw["condition"] = condition
                 kw["search_time"] = self._search_time(env_id, stage)
+                if self.cfg.reveal_labels:
+                    kw["reveal_label"] = True
             self._envs[key] = peekaboo_env.make(env_id, **kw)
         return self._envs[key]
 
@@ -159,10 +240,13 @@ class ClipMaker:
         env_id = str(rng.choice(BATTERY_IDS))
         control = "visible" if "Occluder" in env_id else "transparent" if "Cups" in env_id else "emerges"
         condition = "hidden" if rng.random() < 0.75 else control
+        if cfg.empty > 0 and "Occluder-v" in env_id and rng.random() < cfg.empty:  # no draw when off: old video
+            condition = "empty"
         return (env_id, str(rng.choice(stages)), condition, age), bool(rng.random() < cfg.still)
 
-    def clip(self, seed: int, source: str) -> tuple[np.ndarray, np.ndarray, int]:
-        """One clip of ``source`` from the home of ``seed``: frames (T, H, W, 3), actions (T,), real length."""
+    def clip(self, seed: int, source: str) -> tuple[np.ndarray, np.ndarray, int, np.ndarray | None]:
+        """One clip of ``source`` from the home of ``seed``: frames (T, H, W, 3), actions (T,), real length and,
+        with ``reveal_labels``, the reveal labels (T,) (-1 everywhere outside battery events)."""
         rng = np.random.default_rng(seed)
         key, still = self.spec(seed, source)
         e = self._env(key)
@@ -172,25 +256,11 @@ class ClipMaker:
             policy = (lambda info: 0) if still else (lambda info: wander(info) if info.get("phase") == "search" else 0)
         else:
             policy = _Wander(rng) if source == "find_toy" else (lambda info: int(rng.integers(N_ACTIONS)))
-        obs, info = e.reset(seed=seed)
-        t_max = self.cfg.clip_len
-        frames = np.zeros((t_max, self.height, self.width, 3), np.uint8)
-        actions = np.zeros(t_max, np.int8)
-        n = 0
-        while True:
-            frames[n] = obs
-            n += 1
-            if n == t_max:
-                break
-            a = policy(info)
-            actions[n - 1] = a
-            obs, _, terminated, truncated, info = e.step(a)
-            if terminated or truncated:
-                frames[n] = obs
-                n += 1
-                break
-        frames[n:] = frames[n - 1]
-        return frames, actions, n
+        frames, actions, n, labels = play(e, seed, policy, self.cfg.clip_len,
+                                          labels=self.cfg.reveal_labels and source == "battery")
+        if self.cfg.reveal_labels and labels is None:
+            labels = np.full(self.cfg.clip_len, NO_LABEL, np.int8)
+        return frames, actions, n, labels
 
     def close(self) -> None:
         for e in self._envs.values():
@@ -215,7 +285,8 @@ def save_shard(path: Path, clips: Clips) -> None:
     """Write ``clips`` as a compressed uint8 ``.npz`` (atomically)."""
     import io
     buf = io.BytesIO()
-    np.savez_compressed(buf, frames=clips.frames, actions=clips.actions, lengths=clips.lengths)
+    extra = {} if clips.labels is None else {"labels": clips.labels}
+    np.savez_compressed(buf, frames=clips.frames, actions=clips.actions, lengths=clips.lengths, **extra)
     atomic_write(path, buf.getvalue())
 
 
@@ -223,7 +294,7 @@ def load_shard(path: Path) -> Clips:
     """Read a shard; a damaged file is a ``ValueError`` saying to delete it."""
     try:
         with np.load(path) as z:
-            return Clips(z["frames"], z["actions"], z["lengths"])
+            return Clips(z["frames"], z["actions"], z["lengths"], z["labels"] if "labels" in z.files else None)
     except (OSError, ValueError, KeyError, zipfile.BadZipFile) as e:
         raise ValueError(f"video shard {str(path)!r} is damaged ({e}); delete it and run again") from None
 
@@ -243,7 +314,8 @@ def build_video(cfg: VideoConfig, width: int, height: int, seed: int, folder: Pa
         bar = tqdm(total=len(plan), desc=f"video:{split}", unit="clip", dynamic_ncols=True)
     try:
         for i, shard in enumerate(shards):
-            path = folder / f"{split}_{width}x{height}_{seed}_{i:04d}_{len(shard)}.npz"
+            tag = "_reveal" if cfg.reveal_labels else ""  # shards without labels are never mistaken for ones with
+            path = folder / f"{split}_{width}x{height}_{seed}_{i:04d}_{len(shard)}{tag}.npz"
             if path.is_file():
                 clips = load_shard(path)
             else:
@@ -251,7 +323,8 @@ def build_video(cfg: VideoConfig, width: int, height: int, seed: int, folder: Pa
                 rendered = {j: maker.clip(*shard[j]) for j in order}
                 rows = [rendered[j] for j in range(len(shard))]
                 clips = Clips(np.stack([r[0] for r in rows]), np.stack([r[1] for r in rows]),
-                              np.array([r[2] for r in rows]))
+                              np.array([r[2] for r in rows]),
+                              np.stack([r[3] for r in rows]) if cfg.reveal_labels else None)
                 save_shard(path, clips)
             parts.append(clips)
             if bar is not None:

@@ -7,6 +7,12 @@ both, so any difference in surprise comes from what happens after it. The *criti
 frame that differs. Surprise (:meth:`agent.world_model.WorldModel.surprise`) is averaged over ``window`` frames
 from it; the looking-time proxy counts the frames of the 20 from it whose surprise is above the pre-critical baseline
 (mean + 2 sd of the ``window`` frames before the critical frame).
+
+A world model with a reveal head (:meth:`agent.world_model.WorldModel.reveal_logprobs`) is also scored by its
+*reveal surprise*: -log p(outcome seen), the probability it gave, after the last frame the two events share (the
+frame before the critical one), to what the infant then sees at the reveal (no toy, or the toy at location i; from
+the infant's own view, :mod:`env.reveal`). Both events share that prediction, so the paired difference is how much
+more the model expected the possible outcome than the impossible one.
 """
 
 from __future__ import annotations
@@ -51,31 +57,37 @@ class Pair:
     """Battery phase of each frame."""
     critical: int
     """First frame that differs between the two (len(frames) if none does)."""
+    outcomes: tuple[int, int] = (-1, -1)
+    """What the infant sees at the reveal of the possible and of the impossible event, as the reveal head's class
+    (:func:`agent.video.reveal_targets`: 0 no toy, 1 + i the toy at location i; -1 unknown)."""
 
 
 def render_pair(probe: str, seed: int, width: int, height: int, reveal_time: float = 2.0) -> Pair:
     """Play ``probe`` from ``seed`` both ways with a still infant (action 0 every step)."""
     import env as peekaboo_env
+    from agent.video import reveal_targets
     spec = PROBES[probe]
     kw = {"stage": "crawling", "age_months": 9.0, "width": width, "height": height, "condition": "hidden",
-          "search_time": SEARCH_TIME[spec["env_id"]], "reveal_time": reveal_time}
+          "search_time": SEARCH_TIME[spec["env_id"]], "reveal_time": reveal_time, "reveal_label": True}
     runs = []
     for violation in ("none", spec["violation"]):
         e = peekaboo_env.make(spec["env_id"], violation=violation, **kw)
         obs, info = e.reset(seed=seed)
-        frames, phases = [obs], [info["phase"]]
-        done = False
+        frames, phases, seen = [obs], [info["phase"]], [info["reveal_seen"]]
+        done = terminated = False
         while not done:
             obs, _, terminated, truncated, info = e.step(0)
             frames.append(obs)
             phases.append(info["phase"])
+            seen.append(info["reveal_seen"])
             done = terminated or truncated
         e.close()
-        runs.append((np.stack(frames), phases))
-    (a, phases), (b, _) = runs
+        labels = reveal_targets(phases, seen, bool(terminated))  # the infant's own view of the reveal
+        runs.append((np.stack(frames), phases, int(labels.max())))
+    (a, phases, oa), (b, _, ob) = runs
     n = min(len(a), len(b))
     differs = np.flatnonzero((a[:n] != b[:n]).reshape(n, -1).any(1))
-    return Pair(probe, seed, a[:n], b[:n], phases[:n], int(differs[0]) if len(differs) else n)
+    return Pair(probe, seed, a[:n], b[:n], phases[:n], int(differs[0]) if len(differs) else n, (oa, ob))
 
 
 def surprise_curves(model: Any, pair: Pair, recurrent: bool = True) -> tuple[np.ndarray, np.ndarray]:
@@ -85,6 +97,15 @@ def surprise_curves(model: Any, pair: Pair, recurrent: bool = True) -> tuple[np.
     actions = torch.zeros(frames.shape[:2], dtype=torch.long)
     s = model.surprise(frames, actions, recurrent=recurrent).numpy()
     return s[0], s[1]
+
+
+def reveal_surprise(model: Any, pair: Pair, recurrent: bool = True) -> tuple[float, float]:
+    """-log p(outcome seen) of the possible and the impossible event, as predicted by ``model``'s reveal head after
+    the frame before the critical one (the last the events share); NaN for an event whose outcome is unknown."""
+    frames = torch.from_numpy(pair.possible[None])
+    logp = model.reveal_logprobs(frames, torch.zeros(frames.shape[:2], dtype=torch.long), recurrent=recurrent)
+    row = logp[0, max(0, pair.critical - 1)].numpy()
+    return tuple(float(-row[o]) if o >= 0 else math.nan for o in pair.outcomes)  # type: ignore[return-value]
 
 
 def score(curve: np.ndarray, critical: int, window: int, look_span: int = 20) -> tuple[float, int]:

@@ -16,6 +16,13 @@ latents from collapsing to a constant. Two objectives (``objective``):
   from the two frames alone), so that a few changing pixels (a 4-pixel toy at the reveal) are not drowned by a
   static room. Its error is calibrated: 0 when the prediction is perfect, whatever the frame.
 
+Optionally (``reveal=True``, the objective's ``reveal_weight``) a *reveal head* on the GRU state predicts, from the
+hiding on, what the infant will see when the caregiver lifts the screens / cups: no toy, or the toy at location i
+(:data:`agent.video.REVEAL_CLASSES`; the label comes from the infant's own view of the reveal, never from the
+simulator). Its error at the reveal, -log p(outcome seen), is a calibrated, toy-focused prediction error
+(:meth:`WorldModel.reveal_logprobs`). Its last layer starts at zero: an untrained head predicts every outcome
+equally likely (it expects nothing, so it can be surprised by nothing).
+
 A feed-forward twin (the same heads on the current latent alone, no memory) learns beside it from the detached
 latents: the violation-of-expectation probes compare the two. The *surprise* at frame ``t`` compares the
 prediction of frame t made at t - 1 with frame t: 1 - cosine to its target latent (``latent``, ``contrastive``),
@@ -38,6 +45,8 @@ WORLD_MODEL_FORMAT = "peekaboo-world-model/1"
 OBJECTIVES = ("latent", "contrastive", "pixels")
 ACTION_DIM = 8
 """Width of the learned action embedding."""
+REVEAL_CLASSES = 7
+"""Outputs of the reveal head: no toy seen at the reveal, or the toy at location 0..5 (:mod:`agent.video`)."""
 
 
 class Predictor(nn.Module):
@@ -57,11 +66,17 @@ class Predictor(nn.Module):
             nn.Sequential(nn.Linear(hidden + ACTION_DIM * k, hidden), nn.ReLU(), nn.Linear(hidden, out_dim))
             for k in range(1, horizon + 1))
 
-    def forward(self, z: torch.Tensor, actions: torch.Tensor) -> list[torch.Tensor]:
-        """``z`` (B, T, D), ``actions`` (B, T) long → for each k a prediction (B, T - k, D) of ``z[:, k:]``."""
+    def state(self, z: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
+        """The core's output (B, T, hidden) after each frame and its action: the GRU state, or the current frame's
+        features for the feed-forward twin."""
+        x = torch.cat([z, self.action(actions)], -1)
+        return self.core(x)[0] if self.recurrent else self.core(x)
+
+    def forward(self, z: torch.Tensor, actions: torch.Tensor, h: torch.Tensor | None = None) -> list[torch.Tensor]:
+        """``z`` (B, T, D), ``actions`` (B, T) long → for each k a prediction (B, T - k, D) of ``z[:, k:]``
+        (``h``: :meth:`state`, when already computed)."""
         emb = self.action(actions)
-        x = torch.cat([z, emb], -1)
-        h = self.core(x)[0] if self.recurrent else self.core(x)
+        h = self.state(z, actions) if h is None else h
         t = z.shape[1]
         out = []
         for k, head in enumerate(self.heads, start=1):
@@ -158,12 +173,30 @@ def surprise(pred1: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     return torch.cat([torch.zeros_like(err[:, :1]), err], 1)
 
 
+def reveal_head(hidden: int) -> nn.Sequential:
+    """Core state → logits over :data:`REVEAL_CLASSES`; the last layer starts at zero (a uniform prediction)."""
+    head = nn.Sequential(nn.Linear(hidden, hidden), nn.ReLU(), nn.Linear(hidden, REVEAL_CLASSES))
+    nn.init.zeros_(head[2].weight)
+    nn.init.zeros_(head[2].bias)
+    return head
+
+
+def reveal_loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """Cross-entropy of the reveal head (logits (B, T, C)) on the labelled frames (labels (B, T), -1: none); 0
+    (with a gradient) when no frame is labelled."""
+    keep = labels >= 0
+    if not bool(keep.any()):
+        return logits.sum() * 0.0
+    return F.cross_entropy(logits[keep], labels[keep].long())
+
+
 class WorldModel(nn.Module):
     """Online encoder, EMA target encoder, recurrent predictor and its feed-forward twin; with ``pixels`` each
-    predictor has a :class:`FrameDecoder` (``decoder``, ``feedforward_decoder``) and predicts frames."""
+    predictor has a :class:`FrameDecoder` (``decoder``, ``feedforward_decoder``) and predicts frames; with
+    ``reveal`` each has a reveal head (``reveal_head``, ``feedforward_reveal_head``, :func:`reveal_head`)."""
 
     def __init__(self, width: int, height: int, arch: str = "fast", features_dim: int = 256, hidden: int = 256,
-                 horizon: int = 3, n_actions: int = 6, pixels: bool = False) -> None:
+                 horizon: int = 3, n_actions: int = 6, pixels: bool = False, reveal: bool = False) -> None:
         super().__init__()
         space = gym.spaces.Box(0, 255, (3, height, width), dtype="uint8")
         # raw 0-255 pixels in, as in the curriculum's learner (the weights mean the same either way)
@@ -182,6 +215,11 @@ class WorldModel(nn.Module):
                      "hidden": hidden, "horizon": horizon, "n_actions": n_actions}
         if pixels:  # only then, so that older world models keep their spec
             self.spec["pixels"] = True
+        self.reveal = reveal
+        if reveal:
+            self.reveal_head = reveal_head(hidden)
+            self.feedforward_reveal_head = reveal_head(hidden)
+            self.spec["reveal"] = True
 
     @staticmethod
     def _images(frames: torch.Tensor) -> torch.Tensor:
@@ -201,24 +239,33 @@ class WorldModel(nn.Module):
         return z.view(frames.shape[0], frames.shape[1], -1)
 
     def losses(self, frames: torch.Tensor, actions: torch.Tensor, mask: torch.Tensor, objective: str,
-               online_frames: torch.Tensor | None = None, change_weight: float = 0.0) -> dict[str, torch.Tensor]:
+               online_frames: torch.Tensor | None = None, change_weight: float = 0.0,
+               labels: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
         """The recurrent model's loss (trains encoder + GRU) and the feed-forward twin's (on detached latents);
         ``online_frames``: an augmented view for the online encoder (targets see ``frames``); ``change_weight``:
-        the ``pixels`` objective's extra weight of changing pixels."""
+        the ``pixels`` objective's extra weight of changing pixels; ``labels`` (B, T): the reveal labels
+        (:func:`agent.video.reveal_targets`), which add ``reveal_loss`` and ``feedforward_reveal_loss``."""
         z = self.encode(frames if online_frames is None else online_frames)
         a = actions.long()
+        h, hf = self.predictor.state(z, a), self.feedforward.state(z.detach(), a)
+        out: dict[str, torch.Tensor] = {}
+        if labels is not None:
+            if not self.reveal:
+                raise ValueError("reveal labels need a world model built with reveal=True")
+            out["reveal_loss"] = reveal_loss(self.reveal_head(h), labels)
+            out["feedforward_reveal_loss"] = reveal_loss(self.feedforward_reveal_head(hf), labels)
         if objective == "pixels":
             if not self.pixels:
                 raise ValueError("objective 'pixels' needs a world model built with pixels=True")
             img = self._frames01(frames)
-            rec = pixel_loss(self.predictor(z, a), self.decoder, img, mask, change_weight)
-            ff = pixel_loss(self.feedforward(z.detach(), a), self.feedforward_decoder, img, mask, change_weight)
-            return {"loss": rec, "feedforward_loss": ff}
+            rec = pixel_loss(self.predictor(z, a, h), self.decoder, img, mask, change_weight)
+            ff = pixel_loss(self.feedforward(z.detach(), a, hf), self.feedforward_decoder, img, mask, change_weight)
+            return {"loss": rec, "feedforward_loss": ff, **out}
         with torch.no_grad():
             tgt = self.encode(frames, target=True)
-        rec = prediction_loss(self.predictor(z, a), tgt, mask, objective)
-        ff = prediction_loss(self.feedforward(z.detach(), a), tgt, mask, objective)
-        return {"loss": rec, "feedforward_loss": ff}
+        rec = prediction_loss(self.predictor(z, a, h), tgt, mask, objective)
+        ff = prediction_loss(self.feedforward(z.detach(), a, hf), tgt, mask, objective)
+        return {"loss": rec, "feedforward_loss": ff, **out}
 
     @torch.no_grad()
     def update_target(self, tau: float) -> None:
@@ -238,11 +285,23 @@ class WorldModel(nn.Module):
             return surprise(pixel_predictions([pred1], dec, img)[0], img)
         return surprise(pred1, self.encode(frames, target=True))
 
+    @torch.no_grad()
+    def reveal_logprobs(self, frames: torch.Tensor, actions: torch.Tensor, recurrent: bool = True) -> torch.Tensor:
+        """Log-probabilities (B, T, :data:`REVEAL_CLASSES`) of what the reveal will show, predicted after each
+        frame by the recurrent model (or its feed-forward twin, from that frame alone)."""
+        if not self.reveal:
+            raise ValueError("this world model has no reveal head (train it with model.reveal_weight > 0)")
+        z = self.encode(frames)
+        model, head = (self.predictor, self.reveal_head) if recurrent else \
+            (self.feedforward, self.feedforward_reveal_head)
+        return F.log_softmax(head(model.state(z, actions.long())), -1)
+
 
 def _parts(model: WorldModel) -> tuple[str, ...]:
     """The saved parts of a world model."""
-    base = ("encoder", "target", "predictor", "feedforward")
-    return base + ("decoder", "feedforward_decoder") if model.pixels else base
+    parts = ("encoder", "target", "predictor", "feedforward")
+    parts += ("decoder", "feedforward_decoder") if model.pixels else ()
+    return parts + (("reveal_head", "feedforward_reveal_head") if model.reveal else ())
 
 
 def save_world_model(model: WorldModel, path: str | Path, **meta: Any) -> Path:

@@ -5,7 +5,8 @@
 surprise (world-model prediction error) of three models: the trained recurrent one, the same architecture
 untrained (random weights), and the trained feed-forward twin (no memory). Writes ``report.json`` (per probe and
 model: the paired difference impossible − possible of the surprise and of the looking-time proxy, with a 95 %
-bootstrap interval and a sign test), ``report.md``, ``differences.png``, ``curves.png`` and ``pair.mp4`` (one pair
+bootstrap interval and a sign test; with a reveal head also of the reveal surprise, -log p(outcome seen), and the
+trained model's lead over its feed-forward twin, pair by pair), ``report.md``, ``differences.png``, ``curves.png`` and ``pair.mp4`` (one pair
 side by side, the surprise curves under it).
 """
 
@@ -25,7 +26,7 @@ def run_probes(model_dir: str, episodes: int, window: int, base_seed: int, probe
     """Score every probe × model over ``episodes`` held-out seeds; the pairs of the first seed are kept too."""
     import torch
 
-    from agent.voe import PROBES, paired_summary, render_pair, score, surprise_curves
+    from agent.voe import PROBES, paired_summary, render_pair, reveal_surprise, score, surprise_curves
     from agent.world_model import WorldModel, load_world_model
     from env.seeds import eval_seeds
 
@@ -34,16 +35,20 @@ def run_probes(model_dir: str, episodes: int, window: int, base_seed: int, probe
     untrained = WorldModel(**trained.spec).eval()
     w, h = trained.spec["width"], trained.spec["height"]
     models = {"trained": (trained, True), "untrained": (untrained, True), "feedforward": (trained, False)}
+    reveal = trained.reveal
+    measures = ("surprise", "looking", "reveal") if reveal else ("surprise", "looking")
     report: dict[str, Any] = {"model": str(model_dir), "model_meta": {k: v for k, v in meta.items() if k != "config"},
                               "episodes": episodes, "window": window, "probes": {}}
     first: dict[str, Any] = {}
     for probe in probes:
-        rows: dict[str, dict[str, list[float]]] = {m: {"surprise": [], "looking": []} for m in MODELS}
+        rows: dict[str, dict[str, list[float]]] = {m: {k: [] for k in measures} for m in MODELS}
+        outcomes = []
         curves: dict[str, list[np.ndarray]] = {f"{m}/{k}": [] for m in MODELS for k in ("possible", "impossible")}
         crit = []
         for i, seed in enumerate(eval_seeds(episodes, f"voe/{probe}", base_seed)):
             pair = render_pair(probe, seed, w, h)
             crit.append(pair.critical)
+            outcomes.append(list(pair.outcomes))
             if i == 0:
                 first[probe] = pair
             for name, (m, rec) in models.items():
@@ -51,6 +56,9 @@ def run_probes(model_dir: str, episodes: int, window: int, base_seed: int, probe
                 (ap, lp), (ai, li) = score(sp, pair.critical, window), score(si, pair.critical, window)
                 rows[name]["surprise"].append(ai - ap)
                 rows[name]["looking"].append(li - lp)
+                if reveal:  # an untrained head predicts uniformly (zero last layer): it expects nothing
+                    rp, ri = reveal_surprise(m, pair, rec)
+                    rows[name]["reveal"].append(ri - rp)
                 # curves aligned on the critical frame (-10 .. +20)
                 for key, c in (("possible", sp), ("impossible", si)):
                     seg = np.full(31, np.nan)
@@ -61,12 +69,23 @@ def run_probes(model_dir: str, episodes: int, window: int, base_seed: int, probe
                     curves[f"{name}/{key}"].append(seg)
         report["probes"][probe] = {
             **{k: v for k, v in PROBES[probe].items()}, "critical_frames": crit,
-            "models": {name: {k: paired_summary(np.array(v), seed=base_seed) for k, v in r.items()}
+            "outcomes": outcomes,  # [possible, impossible] seen at the reveal: 0 no toy, 1 + i at location i
+            "models": {name: {k: paired_summary(_finite(v), seed=base_seed) for k, v in r.items()}
                        for name, r in rows.items()},
+            # per pair, the trained model's difference minus its feed-forward twin's: what memory adds
+            "memory_gain": {k: paired_summary(_finite(np.subtract(rows["trained"][k], rows["feedforward"][k])),
+                                              seed=base_seed) for k in measures},
             "curves": {k: _nanmean(v) for k, v in curves.items()},
         }
     report["_pairs"] = first
     return report
+
+
+def _finite(values: Any) -> np.ndarray:
+    """The finite values (a pair whose reveal outcome is unknown has a NaN reveal surprise); at least one 0."""
+    a = np.asarray(values, float)
+    a = a[np.isfinite(a)]
+    return a if len(a) else np.zeros(1)
 
 
 def _nanmean(rows: list[np.ndarray]) -> list[float | None]:
@@ -92,12 +111,26 @@ def write_markdown(report: dict[str, Any], path: Path) -> None:
             lines.append(f"| {probe} | {'yes' if r['memory'] else 'no'} | {name} | {s['mean']:+.4f} "
                          f"[{s['ci95'][0]:+.4f}, {s['ci95'][1]:+.4f}] | {s['positive']} / {s['negative']} | "
                          f"{s['sign_p']:.2g} | {lk['mean']:+.2f} [{lk['ci95'][0]:+.2f}, {lk['ci95'][1]:+.2f}] |")
+    if any("reveal" in r["memory_gain"] for r in report["probes"].values()):
+        lines += ["", ("**Reveal surprise**: -log p(outcome seen at the reveal) predicted by the reveal head after the "
+                       "last frame both events share (nats); impossible − possible, 95% bootstrap interval, two-sided "
+                       "sign test. *trained − feedforward*: per pair, the trained model's difference minus its "
+                       "feed-forward twin's (what memory adds). The untrained head predicts every outcome equally "
+                       "(zero last layer), so its difference is 0 by construction."), "",
+                  "| probe | needs memory | model | reveal surprise diff [95% CI] | + / − | sign p | n |",
+                  "|---|---|---|---|---|---|---|"]
+        for probe, r in report["probes"].items():
+            rows = [(name, m["reveal"]) for name, m in r["models"].items()]
+            for name, s in rows + [("trained − feedforward", r["memory_gain"]["reveal"])]:
+                lines.append(f"| {probe} | {'yes' if r['memory'] else 'no'} | {name} | {s['mean']:+.3f} "
+                             f"[{s['ci95'][0]:+.3f}, {s['ci95'][1]:+.3f}] | {s['positive']} / {s['negative']} | "
+                             f"{s['sign_p']:.2g} | {s['n']} |")
     lines += ["", "Probes: " + "; ".join(f"**{p}**: {r['what']}" for p, r in report["probes"].items()) + "."]
     path.write_text("\n".join(lines) + "\n")
 
 
-def plot(report: dict[str, Any], out: Path) -> None:
-    """``differences.png`` (paired surprise differences with intervals) and ``curves.png`` (mean curves)."""
+def _differences(report: dict[str, Any], measure: str, ylabel: str, path: Path) -> None:
+    """One probe × model plot of the paired differences of ``measure`` with their intervals."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -105,16 +138,28 @@ def plot(report: dict[str, Any], out: Path) -> None:
     fig, ax = plt.subplots(figsize=(1.8 + 1.6 * len(probes), 3.4))
     for j, name in enumerate(MODELS):
         xs = np.arange(len(probes)) + (j - 1) * 0.25
-        ms = [report["probes"][p]["models"][name]["surprise"] for p in probes]
+        ms = [report["probes"][p]["models"][name][measure] for p in probes]
         ax.errorbar(xs, [m["mean"] for m in ms], yerr=np.array([[m["mean"] - m["ci95"][0], m["ci95"][1] - m["mean"]]
                                                                  for m in ms]).T, fmt="o", capsize=3, label=name)
     ax.axhline(0, color="k", lw=0.8)
     ax.set_xticks(range(len(probes)), probes, rotation=15, fontsize=8)
-    ax.set_ylabel("surprise: impossible − possible")
+    ax.set_ylabel(ylabel)
     ax.legend(fontsize=8)
     fig.tight_layout()
-    fig.savefig(out / "differences.png", dpi=120)
+    fig.savefig(path, dpi=120)
     plt.close(fig)
+
+
+def plot(report: dict[str, Any], out: Path) -> None:
+    """``differences.png`` (paired surprise differences with intervals; ``reveal.png`` the same for the reveal
+    surprise) and ``curves.png`` (mean curves)."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    probes = list(report["probes"])
+    _differences(report, "surprise", "surprise: impossible − possible", out / "differences.png")
+    if all("reveal" in report["probes"][p]["memory_gain"] for p in probes):
+        _differences(report, "reveal", "reveal surprise (nats): impossible − possible", out / "reveal.png")
     fig, axes = plt.subplots(1, len(probes), figsize=(3.2 * len(probes), 3), squeeze=False)
     for ax, p in zip(axes[0], probes):
         for name, color in zip(MODELS, ("C0", "C1", "C2")):
@@ -197,7 +242,8 @@ def main(argv: list[str] | None = None) -> int:
     probe = a.video_probe if a.video_probe in pairs else next(iter(pairs))
     write_video(a.model, pairs[probe], out / "pair.mp4")
     print((out / "report.md").read_text())
-    print(f"wrote {out}/report.json, report.md, differences.png, curves.png, pair.mp4")
+    extra = "reveal.png, " if (out / "reveal.png").exists() else ""
+    print(f"wrote {out}/report.json, report.md, differences.png, {extra}curves.png, pair.mp4")
     return 0
 
 

@@ -22,14 +22,26 @@ import numpy as np
 MODELS = ("trained", "untrained", "feedforward")
 
 
-def run_probes(model_dir: str, episodes: int, window: int, base_seed: int, probes: list[str]) -> dict[str, Any]:
-    """Score every probe × model over ``episodes`` held-out seeds; the pairs of the first seed are kept too."""
+def probe_seeds(n: int, probe: str, base_seed: int, split: str) -> list[int]:
+    """``n`` seeds of ``probe``: held-out evaluation seeds (``test``, the reported probes), or homes of the
+    pre-training *validation* range (``validation``, :data:`agent.video.VAL_SEEDS`, never trained on) for choosing
+    settings without looking at the held-out probes."""
+    from agent.video import VAL_SEEDS
+    from env.seeds import eval_seeds
+    if split == "test":
+        return eval_seeds(n, f"voe/{probe}", base_seed)
+    key = [base_seed, *probe.encode()]
+    return [int(s) for s in np.random.default_rng(key).integers(*VAL_SEEDS, size=n)]
+
+
+def run_probes(model_dir: str, episodes: int, window: int, base_seed: int, probes: list[str],
+               split: str = "test") -> dict[str, Any]:
+    """Score every probe × model over ``episodes`` seeds of ``split`` (:func:`probe_seeds`); the pairs of the first
+    seed are kept too."""
     import torch
 
     from agent.voe import PROBES, paired_summary, render_pair, reveal_surprise, score, surprise_curves
     from agent.world_model import WorldModel, load_world_model
-    from env.seeds import eval_seeds
-
     trained, meta = load_world_model(model_dir)
     torch.manual_seed(base_seed + 12345)
     untrained = WorldModel(**trained.spec).eval()
@@ -38,14 +50,14 @@ def run_probes(model_dir: str, episodes: int, window: int, base_seed: int, probe
     reveal = trained.reveal
     measures = ("surprise", "looking", "reveal") if reveal else ("surprise", "looking")
     report: dict[str, Any] = {"model": str(model_dir), "model_meta": {k: v for k, v in meta.items() if k != "config"},
-                              "episodes": episodes, "window": window, "probes": {}}
+                              "episodes": episodes, "window": window, "split": split, "probes": {}}
     first: dict[str, Any] = {}
     for probe in probes:
         rows: dict[str, dict[str, list[float]]] = {m: {k: [] for k in measures} for m in MODELS}
         outcomes = []
         curves: dict[str, list[np.ndarray]] = {f"{m}/{k}": [] for m in MODELS for k in ("possible", "impossible")}
         crit = []
-        for i, seed in enumerate(eval_seeds(episodes, f"voe/{probe}", base_seed)):
+        for i, seed in enumerate(probe_seeds(episodes, probe, base_seed, split)):
             pair = render_pair(probe, seed, w, h)
             crit.append(pair.critical)
             outcomes.append(list(pair.outcomes))
@@ -98,7 +110,8 @@ def _nanmean(rows: list[np.ndarray]) -> list[float | None]:
 
 def write_markdown(report: dict[str, Any], path: Path) -> None:
     """``report.md``: one table row per probe × model."""
-    lines = [f"# Violation-of-expectation probes of `{report['model']}`", "",
+    split = "" if report.get("split", "test") == "test" else " (validation homes, not the held-out probes)"
+    lines = [f"# Violation-of-expectation probes of `{report['model']}`{split}", "",
              (f"{report['episodes']} paired episodes per probe (held-out seeds); surprise = mean world-model prediction "
              f"error over {report['window']} frames from the first frame that differs; looking = frames of the 20 from "
              "it whose surprise is above the pre-critical baseline (mean + 2 sd). Differences are impossible − possible, 95% "
@@ -222,6 +235,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--window", type=int, default=10, help="frames of surprise from the critical frame (default 10)")
     ap.add_argument("--seed", type=int, default=0, help="base seed of the held-out episodes")
     ap.add_argument("--probes", nargs="+", default=list(PROBES), choices=list(PROBES), help="probes to run")
+    ap.add_argument("--split", choices=("test", "validation"), default="test",
+                    help="test: held-out seeds (the reported probes); validation: pre-training validation homes, "
+                         "for choosing settings without the held-out seeds")
     ap.add_argument("--video-probe", default="occluder_vanish", help="probe whose first pair goes into pair.mp4")
     a = ap.parse_args(argv)
     if a.episodes < 2 or a.window < 1:
@@ -230,7 +246,7 @@ def main(argv: list[str] | None = None) -> int:
     out = Path(a.out)
     try:
         out.mkdir(parents=True, exist_ok=True)
-        report = run_probes(a.model, a.episodes, a.window, a.seed, a.probes)
+        report = run_probes(a.model, a.episodes, a.window, a.seed, a.probes, a.split)
     except (FileNotFoundError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

@@ -35,9 +35,10 @@ def probe_seeds(n: int, probe: str, base_seed: int, split: str) -> list[int]:
 
 
 def run_probes(model_dir: str, episodes: int, window: int, base_seed: int, probes: list[str],
-               split: str = "test") -> dict[str, Any]:
+               split: str = "test", untrained_head: str = "uniform") -> dict[str, Any]:
     """Score every probe × model over ``episodes`` seeds of ``split`` (:func:`probe_seeds`); the pairs of the first
-    seed are kept too."""
+    seed are kept too. ``untrained_head``: the untrained model's reveal head as built (``uniform``: a zero last
+    layer, it expects nothing) or with PyTorch's default random last layer (``random``: whatever biases it has)."""
     import torch
 
     from agent.voe import PROBES, paired_summary, render_pair, reveal_surprise, score, surprise_curves
@@ -45,12 +46,15 @@ def run_probes(model_dir: str, episodes: int, window: int, base_seed: int, probe
     trained, meta = load_world_model(model_dir)
     torch.manual_seed(base_seed + 12345)
     untrained = WorldModel(**trained.spec).eval()
+    if untrained.reveal and untrained_head == "random":
+        untrained.reveal_head[2].reset_parameters()
     w, h = trained.spec["width"], trained.spec["height"]
     models = {"trained": (trained, True), "untrained": (untrained, True), "feedforward": (trained, False)}
     reveal = trained.reveal
     measures = ("surprise", "looking", "reveal") if reveal else ("surprise", "looking")
     report: dict[str, Any] = {"model": str(model_dir), "model_meta": {k: v for k, v in meta.items() if k != "config"},
-                              "episodes": episodes, "window": window, "split": split, "probes": {}}
+                              "episodes": episodes, "window": window, "split": split,
+                              "untrained_head": untrained_head if trained.reveal else None, "probes": {}}
     first: dict[str, Any] = {}
     for probe in probes:
         rows: dict[str, dict[str, list[float]]] = {m: {k: [] for k in measures} for m in MODELS}
@@ -128,8 +132,11 @@ def write_markdown(report: dict[str, Any], path: Path) -> None:
         lines += ["", ("**Reveal surprise**: -log p(outcome seen at the reveal) predicted by the reveal head after the "
                        "last frame both events share (nats); impossible − possible, 95% bootstrap interval, two-sided "
                        "sign test. *trained − feedforward*: per pair, the trained model's difference minus its "
-                       "feed-forward twin's (what memory adds). The untrained head predicts every outcome equally "
-                       "(zero last layer), so its difference is 0 by construction."), "",
+                       "feed-forward twin's (what memory adds). "
+                       + ("The untrained head has a random last layer (its chance biases)."
+                          if report.get("untrained_head") == "random" else
+                          "The untrained head predicts every outcome equally (zero last layer), so its difference "
+                          "is 0 by construction.")), "",
                   "| probe | needs memory | model | reveal surprise diff [95% CI] | + / − | sign p | n |",
                   "|---|---|---|---|---|---|---|"]
         for probe, r in report["probes"].items():
@@ -238,6 +245,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--split", choices=("test", "validation"), default="test",
                     help="test: held-out seeds (the reported probes); validation: pre-training validation homes, "
                          "for choosing settings without the held-out seeds")
+    ap.add_argument("--untrained-head", choices=("uniform", "random"), default="uniform",
+                    help="the untrained model's reveal head: uniform (zero last layer: expects nothing) or random "
+                         "(default PyTorch init: its chance biases)")
     ap.add_argument("--video-probe", default="occluder_vanish", help="probe whose first pair goes into pair.mp4")
     a = ap.parse_args(argv)
     if a.episodes < 2 or a.window < 1:
@@ -246,7 +256,7 @@ def main(argv: list[str] | None = None) -> int:
     out = Path(a.out)
     try:
         out.mkdir(parents=True, exist_ok=True)
-        report = run_probes(a.model, a.episodes, a.window, a.seed, a.probes, a.split)
+        report = run_probes(a.model, a.episodes, a.window, a.seed, a.probes, a.split, a.untrained_head)
     except (FileNotFoundError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

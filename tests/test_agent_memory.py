@@ -106,3 +106,20 @@ def test_training_sequences_replay_the_rollouts_lapses() -> None:
         assert not np.array_equal(buf.episode_starts > 0.5, np.maximum(buf.episode_starts, buf.lapses) > 0.5)
     finally:
         venv.close()
+
+
+def test_a_run_from_before_the_field_existed_resumes(tmp_path) -> None:
+    """A run's saved curriculum lacks fields added since (here the memory half-life): they compare at their
+    defaults, so --resume accepts it, and a stage that has trained may still not change."""
+    from agent.runner import RunError, _curriculum_changes
+    from curriculum.config import load_curriculum
+
+    cfg = load_curriculum("curriculum/smoke.yaml")
+    old = cfg.to_dict()
+    del old["agent"]["memory_half_life_s"]
+    for stage in old["stages"]:
+        del stage["memory_half_life_s"]
+    assert _curriculum_changes(old, cfg, tmp_path) == []
+    old["agent"]["lstm_hidden_size"] += 1
+    with pytest.raises(RunError, match="agent"):
+        _curriculum_changes(old, cfg, tmp_path)

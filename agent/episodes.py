@@ -30,6 +30,7 @@ import torch as th
 from sb3_contrib.common.recurrent.buffers import RecurrentRolloutBuffer
 from sb3_contrib.common.recurrent.type_aliases import RNNStates
 
+from agent.memory import lapse_probability
 from agent.auxiliary import PHASE_CODES, phase_code, sighting, train_with_aux, trial_labels
 from agent.rollout import WorkerRolloutRecurrentPPO
 
@@ -80,9 +81,12 @@ class EpisodeSequenceBuffer(RecurrentRolloutBuffer):
         """Per env: the observation being added was taken while the infant is held still (set by the learner)."""
         self.pending_aux: np.ndarray | None = None
         """Per env: (phase code of the observation being added, sighting of its step) (set by the learner)."""
-        self._prefix: list[np.ndarray] = []
-        self._prefix_aux: list[np.ndarray] = []
+        self.pending_lapse: np.ndarray | None = None
+        """Per env: its memory lapsed before the step being added (:mod:`agent.memory`; set by the learner)."""
+        self._prefix: list[np.ndarray] = []  # observations since the LSTM's last reset (episode start or lapse)
+        self._prefix_aux: list[np.ndarray] = []  # phase codes and sightings since the episode's start
         self._prefix_open = np.zeros(0, bool)
+        self._aux_open = np.zeros(0, bool)
         self.stats: dict[str, float] = {}
         super().__init__(*args, **kwargs)
 
@@ -93,16 +97,20 @@ class EpisodeSequenceBuffer(RecurrentRolloutBuffer):
             self._prefix = [np.zeros((0, *self.obs_shape), np.uint8) for _ in range(self.n_envs)]
             self._prefix_aux = [np.zeros((0, 2), np.int8) for _ in range(self.n_envs)]
             self._prefix_open = np.zeros(self.n_envs, bool)
+            self._aux_open = np.zeros(self.n_envs, bool)
         super().reset()
         self._segs: list[_Segment] | None = None
         self.frozen = np.zeros((self.buffer_size, self.n_envs), np.float32)
         self.aux = np.full((self.buffer_size, self.n_envs, 2), -1, np.int8)
+        self.lapses = np.zeros((self.buffer_size, self.n_envs), np.float32)
 
     def add(self, *args: Any, **kwargs: Any) -> None:
         if self.pending_frozen is not None:
             self.frozen[self.pos] = self.pending_frozen
         if self.pending_aux is not None:
             self.aux[self.pos] = self.pending_aux
+        if self.pending_lapse is not None:
+            self.lapses[self.pos] = self.pending_lapse
         super().add(*args, **kwargs)
 
     def _empty(self) -> np.ndarray:
@@ -116,20 +124,29 @@ class EpisodeSequenceBuffer(RecurrentRolloutBuffer):
         return a.swapaxes(0, 1)
 
     def _keep_prefixes(self) -> None:
-        """Keep, per env, the observations of the episode still running at the rollout's end, from its start."""
+        """Keep, per env, the observations of the episode still running at the rollout's end since the LSTM's last
+        reset (its start, or a memory lapse), and its phase codes and sightings since its start (for its labels)."""
         obs, starts, aux = self._per_env("observations"), self._per_env("episode_starts"), self._per_env("aux")
+        resets = np.maximum(starts, self._per_env("lapses"))
         for e in range(self.n_envs):
-            s = np.flatnonzero(starts[e] > 0.5)
-            if len(s):
-                kept, kept_aux = obs[e, s[-1]:].copy(), aux[e, s[-1]:].copy()
-            elif self._prefix_open[e]:  # the episode began in an earlier rollout, whose part is kept
-                kept, kept_aux = np.concatenate([self._prefix[e], obs[e]]), np.concatenate([self._prefix_aux[e], aux[e]])
+            s, r = np.flatnonzero(starts[e] > 0.5), np.flatnonzero(resets[e] > 0.5)
+            if len(r):
+                kept = obs[e, r[-1]:].copy()
+            elif self._prefix_open[e]:  # the LSTM's run began in an earlier rollout, whose part is kept
+                kept = np.concatenate([self._prefix[e], obs[e]])
             else:
-                kept = kept_aux = None
+                kept = None
+            if len(s):
+                kept_aux = aux[e, s[-1]:].copy()
+            elif self._aux_open[e]:
+                kept_aux = np.concatenate([self._prefix_aux[e], aux[e]])
+            else:
+                kept_aux = None
             # not kept, or too long: that episode's next segment starts from the stored state, as in sb3-contrib
             self._prefix_open[e] = kept is not None and len(kept) <= self.max_prefix
+            self._aux_open[e] = kept_aux is not None and len(kept_aux) <= self.max_prefix
             self._prefix[e] = kept if self._prefix_open[e] else self._empty()
-            self._prefix_aux[e] = kept_aux if self._prefix_open[e] else np.zeros((0, 2), np.int8)
+            self._prefix_aux[e] = kept_aux if self._aux_open[e] else np.zeros((0, 2), np.int8)
 
     def _flatten(self) -> None:
         for name in ("hidden_states_pi", "cell_states_pi", "hidden_states_vf", "cell_states_vf"):
@@ -138,6 +155,7 @@ class EpisodeSequenceBuffer(RecurrentRolloutBuffer):
             self.__dict__[name] = self.swap_and_flatten(self.__dict__[name])
         self.frozen = self.swap_and_flatten(self.frozen)
         self.aux = self.swap_and_flatten(self.aux)
+        self.lapses = self.swap_and_flatten(self.lapses)
         self.generator_ready = True
 
     def _segments(self) -> list[_Segment]:
@@ -145,6 +163,7 @@ class EpisodeSequenceBuffer(RecurrentRolloutBuffer):
         if self._segs is not None:
             return self._segs
         starts = self.episode_starts.reshape(self.n_envs, self.buffer_size)
+        lapses = self.lapses.reshape(self.n_envs, self.buffer_size)
         no_aux = np.zeros((0, 2), np.int8)
         self._segs = []
         for e in range(self.n_envs):
@@ -152,13 +171,23 @@ class EpisodeSequenceBuffer(RecurrentRolloutBuffer):
             for a, b in zip(cut, [*cut[1:], self.buffer_size]):
                 flat = e * self.buffer_size + a
                 continued = a == 0 and starts[e, 0] < 0.5  # the episode began in an earlier rollout
-                from_start = not continued or bool(self._prefix_open[e])
-                prefix, prefix_aux = (self._prefix[e], self._prefix_aux[e]) if continued and from_start else \
-                    (self._empty(), no_aux)
+                known = not continued or bool(self._aux_open[e])
+                prefix_aux = self._prefix_aux[e] if continued and known else no_aux
                 aux = np.concatenate([prefix_aux, self.aux[flat:flat + b - a]])
                 # a trial's label needs its steps from the episode's start (see agent.auxiliary)
-                labels = trial_labels(aux[:, 0], aux[:, 1]) if from_start else np.full(len(aux), -1, np.int64)
-                self._segs.append(_Segment(flat, b - a, prefix, from_start, labels))
+                labels = trial_labels(aux[:, 0], aux[:, 1]) if known else np.full(len(aux), -1, np.int64)
+                # a memory lapse wipes the LSTM's states as an episode start does: a new sequence from zero states
+                sub = sorted({a, *(i for i in np.flatnonzero(lapses[e] > 0.5).tolist() if a < i < b)})
+                for x, y in zip(sub, [*sub[1:], b]):
+                    if x == a and continued and lapses[e, x] < 0.5:
+                        from_start = bool(self._prefix_open[e])
+                        prefix = self._prefix[e] if from_start else self._empty()
+                    else:
+                        from_start, prefix = True, self._empty()
+                    at = len(prefix_aux) + x - a  # this sub-sequence's first rollout step in ``labels``
+                    sub_labels = labels[at - len(prefix):at + y - x] if known else \
+                        np.full(len(prefix) + y - x, -1, np.int64)
+                    self._segs.append(_Segment(e * self.buffer_size + x, y - x, prefix, from_start, sub_labels))
         return self._segs
 
     def get(self, batch_size: int | None = None) -> Generator[EpisodeSamples, None, None]:
@@ -240,6 +269,12 @@ class EpisodeRecurrentPPO(WorkerRolloutRecurrentPPO):
     mask_frozen: bool = False
     aux_weight: float = 0.0
     aux_source: str = "reveal"
+    memory_half_life_s: float | None = None
+    """Half-life of the agent's memory (:mod:`agent.memory`); None = a perfect memory."""
+
+    @property
+    def memory_lapse(self) -> float:  # type: ignore[override]
+        return lapse_probability(self.memory_half_life_s)
 
     def _setup_model(self) -> None:
         super()._setup_model()
@@ -284,6 +319,12 @@ class EpisodeRecurrentPPO(WorkerRolloutRecurrentPPO):
         self._held = np.array([("phase" in info) and (bool(d) or info["phase"] in HELD_PHASES)
                                for info, d in zip(infos, done)])
 
+    def _file_step(self, rollout_buffer: Any, obs: np.ndarray, actions: np.ndarray, rewards: np.ndarray,
+                   dones: np.ndarray, infos: list[dict[str, Any]], extras: dict[str, np.ndarray]) -> None:
+        if isinstance(rollout_buffer, EpisodeSequenceBuffer):
+            rollout_buffer.pending_lapse = extras.get("lapse")
+        super()._file_step(rollout_buffer, obs, actions, rewards, dones, infos, extras)
+
     def train(self) -> None:
         if self.aux_weight:
             train_with_aux(self, self.aux_weight)
@@ -294,12 +335,15 @@ class EpisodeRecurrentPPO(WorkerRolloutRecurrentPPO):
 
 
 @functools.cache
-def learner_class(mask_frozen: bool = False, aux_weight: float = 0.0, aux_source: str = "reveal") \
-        -> type[EpisodeRecurrentPPO]:
+def learner_class(mask_frozen: bool = False, aux_weight: float = 0.0, aux_source: str = "reveal",
+                  memory_half_life_s: float | None = None) -> type[EpisodeRecurrentPPO]:
     """The :class:`EpisodeRecurrentPPO` with these settings (one class per setting, so loading finds it again)."""
-    if not (mask_frozen or aux_weight):
+    if not (mask_frozen or aux_weight or memory_half_life_s):
         return EpisodeRecurrentPPO
     name = "EpisodeRecurrentPPO" + ("MaskFrozen" if mask_frozen else "") + (f"Aux_{aux_source}" if aux_weight
                                                                            else "")
+    if memory_half_life_s:
+        name += f"_Memory{memory_half_life_s:g}s"
     return type(name, (EpisodeRecurrentPPO,), {"mask_frozen": mask_frozen, "aux_weight": aux_weight,
-                                               "aux_source": aux_source, "__module__": __name__})
+                                               "aux_source": aux_source, "memory_half_life_s": memory_half_life_s,
+                                               "__module__": __name__})

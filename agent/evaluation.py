@@ -15,6 +15,7 @@ import numpy as np
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.vec_env import DummyVecEnv, VecEnv, VecFrameStack
 
+from agent.memory import lapse_probability
 from agent.policy import make_env_fn
 from agent.seeds import eval_seeds
 from agent.stats import wilson_interval
@@ -104,7 +105,9 @@ class Evaluator:
         todo = [len(seeds[j::k]) for j in range(k)]
         done_eps: list[list[tuple[float, float, int]]] = [[] for _ in range(k)]
         obs = venv.reset()
-        step = PolicyStepper(model.policy, deterministic)  # the global generator when sampling, as model.predict
+        # the global generator when sampling, as model.predict; the same lapses at every evaluation (agent.memory)
+        step = PolicyStepper(model.policy, deterministic, lapse=lapse_probability(self.agent.memory_half_life_s),
+                             lapse_seed=len(seeds))
         start = np.ones((k,), dtype=bool)
         ret, length = np.zeros(k), np.zeros(k, np.int64)
         while any(len(d) < t for d, t in zip(done_eps, todo)):

@@ -136,7 +136,7 @@ def algo_class(agent: AgentConfig) -> type[BaseAlgorithm]:
     recurrent one on whole-episode sequences (:mod:`agent.episodes`)."""
     if agent.recurrent and agent.sequences == "episode":
         from agent.episodes import learner_class
-        return learner_class(agent.mask_frozen, *agent.aux)
+        return learner_class(agent.mask_frozen, *agent.aux, agent.memory_half_life_s)
     return WorkerRolloutRecurrentPPO if agent.recurrent else WorkerRolloutPPO
 
 

@@ -26,6 +26,7 @@ from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.policies import ActorCriticPolicy
 from stable_baselines3.common.vec_env import VecEnv, VecTransposeImage
 
+from agent.memory import Lapses
 from agent.recurrent import InfantLstmPolicy, PackedRecurrentRolloutBuffer
 from agent.rollout_protocol import Rollout
 from agent.stepper import PolicyStep, PolicyStepper
@@ -77,16 +78,20 @@ class RecurrentPolicyActor(PolicyActor):
     an episode starts, as in training) and returns the states after each step, env first (``(n, layers, h)``).
 
     :param lstm_states: the learner's states for these envs at the rollout's start (``RNNStates`` sliced to them).
+    :param lapse: chance per env and step that the memory lapses (:mod:`agent.memory`); each step's lapses go back
+        with it (``extras["lapse"]``), so the learner's sequences restart where these states did.
     """
 
     def __init__(self, policy: ActorCriticPolicy, seed: int, channels_first: bool, lstm_states: RNNStates,
-                 greedy: bool = False) -> None:
+                 greedy: bool = False, lapse: float = 0.0) -> None:
         super().__init__(policy, seed, channels_first, greedy)
         self.lstm_states = tuple(tuple(t.detach().cpu().numpy().copy() for t in pair) for pair in lstm_states)
+        self.lapse = lapse
 
     def _build(self) -> PolicyStepper:
         stepper = super()._build()
         stepper.lstm_states = RNNStates(*(tuple(th.from_numpy(a) for a in pair) for pair in self.lstm_states))
+        stepper.lapses = Lapses(self.lapse, self.seed + LAPSE_SEED_OFFSET)  # not the action draws' stream
         return stepper
 
     def __call__(self, obs: np.ndarray, episode_starts: np.ndarray) -> tuple[np.ndarray, dict[str, np.ndarray]]:
@@ -95,6 +100,8 @@ class RecurrentPolicyActor(PolicyActor):
         for name, pair in zip(("pi", "vf"), self._stepper.lstm_states):
             for part, t in zip(("h", "c"), pair):
                 extras[f"{name}_{part}"] = t.numpy().transpose(1, 0, 2).copy()
+        if self.lapse:
+            extras["lapse"] = self._stepper.last_lapses.copy()
         return actions, extras
 
 
@@ -113,6 +120,9 @@ class _InWorkerRollouts:
     def collect_rollouts(self, env: VecEnv, callback: BaseCallback, rollout_buffer: RolloutBuffer,
                          n_rollout_steps: int) -> bool:
         target = self._rollout_env(env)
+        if target is None and getattr(self, "memory_lapse", 0.0):
+            raise RuntimeError("agent.memory_half_life_s needs rollouts in the env processes: a batched subprocess "
+                               "env (mujoco backend, an even n_envs >= 2, not privileged)")
         if target is None:  # the learner's own loop (the next class in the MRO: PPO or RecurrentPPO)
             return super().collect_rollouts(env, callback, rollout_buffer, n_rollout_steps)  # type: ignore[misc]
         return self._in_worker_rollout(env, target, callback, rollout_buffer, n_rollout_steps)
@@ -225,6 +235,10 @@ class WorkerRolloutRecurrentPPO(_InWorkerRollouts, RecurrentPPO):
     carries its envs' LSTM states and sends them back, so the buffer holds the states SB3's loop would store.
     Its buffer is a :class:`~agent.recurrent.PackedRecurrentRolloutBuffer` (the encoder skips the padding)."""
 
+    memory_lapse: float = 0.0
+    """Chance per env and step that the rollout's memory lapses (:mod:`agent.memory`; set by the episode learner,
+    whose buffer restarts its sequences there); 0 = a perfect memory."""
+
     def _setup_model(self) -> None:
         super()._setup_model()
         old = self.rollout_buffer
@@ -241,7 +255,8 @@ class WorkerRolloutRecurrentPPO(_InWorkerRollouts, RecurrentPPO):
     def _actors(self, venv: SubprocBatchedVecEnv, transpose: bool) -> list[PolicyActor]:
         n = venv.num_envs // venv.procs
         return [RecurrentPolicyActor(self.policy, s, transpose, _slice_states(self._last_lstm_states, p * n, n),
-                                     self.greedy_rollouts) for p, s in enumerate(self._seeds(venv.procs))]
+                                     self.greedy_rollouts, self.memory_lapse)
+                for p, s in enumerate(self._seeds(venv.procs))]
 
     def _file_step(self, rollout_buffer: RolloutBuffer, obs: np.ndarray, actions: np.ndarray, rewards: np.ndarray,
                    dones: np.ndarray, infos: list[dict[str, Any]], extras: dict[str, np.ndarray]) -> None:
@@ -264,6 +279,10 @@ class WorkerRolloutRecurrentPPO(_InWorkerRollouts, RecurrentPPO):
         with th.no_grad():
             return self.policy.predict_values(th.as_tensor(obs, device=self.device), self._last_lstm_states.vf,
                                               th.as_tensor(dones, dtype=th.float32, device=self.device))
+
+
+LAPSE_SEED_OFFSET = 7919
+"""Added to an actor's action-draw seed to seed its lapse draws (a separate stream)."""
 
 
 def _timeouts(dones: np.ndarray, infos: list[dict[str, Any]]) -> list[int]:

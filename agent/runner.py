@@ -52,7 +52,14 @@ from agent.policy import (FreezeSchedule, TorchThreads, apply_transfer, build_mo
 from agent.resume import fresh_episodes, get_rng_state, set_rng_state
 from agent.seeds import train_seed
 from agent.process_state import torch_threads, usable_cpus
-from curriculum.config import CurriculumConfig, StageConfig, check_curriculum_envs, check_stage_env_ids
+from curriculum.config import (
+    CurriculumConfig,
+    ConfigError,
+    StageConfig,
+    check_curriculum_envs,
+    check_stage_env_ids,
+    from_dict,
+)
 
 
 class RunError(RuntimeError):
@@ -193,7 +200,7 @@ class StageCallback(BaseCallback):
         return graduated
 
     def checkpoint(self) -> None:
-        save_model(self.model, self.sdir / "checkpoint.zip", self.cfg.agent)
+        save_model(self.model, self.sdir / "checkpoint.zip", self.stage.agent_for(self.cfg.agent))
         self.state.update(num_timesteps=self.model.num_timesteps, elapsed_s=self._elapsed(),
                           eval_s=self.state.get("eval_s", 0.0) + self.eval_s, rng=get_rng_state())
         self.eval_s = 0.0
@@ -329,6 +336,10 @@ def _curriculum_changes(old: dict[str, Any], cfg: CurriculumConfig, out: Path) -
     """What differs between the run's curriculum and ``cfg``; a RunError if a stage that has started (or a
     setting every stage shares) differs."""
     new = cfg.to_dict()
+    try:  # fields added to the config since the run began compare at their defaults
+        old = from_dict(CurriculumConfig, old).to_dict()
+    except ConfigError:
+        pass  # compared as saved
     shared = sorted(k for k in set(old) | set(new) if k not in _FREE_KEYS and old.get(k) != new.get(k))
     if shared:
         raise RunError(f"{str(out)!r} was trained with a different curriculum: {shared} differ, and every stage "
@@ -414,7 +425,7 @@ def _run_stage(cfg: CurriculumConfig, index: int, stage: StageConfig, sdir: Path
         model.tensorboard_log = str(sdir / "tb")
         remaining = stage.budget - model.num_timesteps
         if not state.get("finished") and remaining > 0:
-            evaluator = Evaluator(stage.envs(cfg.width, cfg.height, opts.backend), cfg.agent)
+            evaluator = Evaluator(stage.envs(cfg.width, cfg.height, opts.backend), stage.agent_for(cfg.agent))
             cb = StageCallback(sdir, index, stage, cfg, evaluator, state, opts.progress)
             freeze = FreezeSchedule(stage.transfer if state["transfer"]["transfer"] != "scratch" else "finetune",
                                     int(stage.unfreeze_after * stage.budget))
@@ -492,7 +503,7 @@ def _finish_stage(cfg: CurriculumConfig, stage: StageConfig, sdir: Path, model: 
     steps = int(state["num_timesteps"])
     train_s = max(state["elapsed_s"] - state.get("eval_s", 0.0), 1e-9)
     save_encoder(encoder_of(model), sdir / "encoder.pt", stage=stage.name, when="end", steps=steps)
-    save_model(model, sdir / "model.zip", cfg.agent)
+    save_model(model, sdir / "model.zip", stage.agent_for(cfg.agent))  # its ppo and memory
     last = state.get("last_eval") or {}
     summary = {
         "stage": stage.name, "env_ids": state.get("env_ids", list(stage.env_ids)), "budget": stage.budget,

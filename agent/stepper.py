@@ -19,6 +19,7 @@ from sb3_contrib.common.recurrent.policies import RecurrentActorCriticPolicy
 from sb3_contrib.common.recurrent.type_aliases import RNNStates
 from stable_baselines3.common.policies import ActorCriticPolicy
 
+from agent.memory import Lapses
 from agent.process_state import drawing_from
 
 
@@ -112,10 +113,14 @@ class PolicyStepper:
     :param lstm_states: a recurrent policy's states to start from (default: zeros for as many envs as the first
         observation batch has).
     :param frame_stack: stack this many frames (for observations not already stacked by ``VecFrameStack``).
+    :param lapse: a recurrent policy's chance per env and step that its memory lapses (its states are wiped before
+        the step, as at an episode start; :mod:`agent.memory`); 0 = a perfect memory.
+    :param lapse_seed: seed of the lapse draws.
     """
 
     def __init__(self, policy: ActorCriticPolicy, deterministic: bool = False, seed: int | None = None,
-                 lstm_states: RNNStates | None = None, frame_stack: int = 1) -> None:
+                 lstm_states: RNNStates | None = None, frame_stack: int = 1, lapse: float = 0.0,
+                 lapse_seed: int | None = None) -> None:
         self.policy = policy
         self.deterministic = deterministic
         self.recurrent = isinstance(policy, RecurrentActorCriticPolicy)
@@ -123,6 +128,9 @@ class PolicyStepper:
         self.lstm_states = lstm_states
         self.frames = FrameStack(frame_stack)
         self.generator: th.Generator | None = None
+        self.lapses = Lapses(lapse, lapse_seed)
+        self.last_lapses = np.zeros(0, bool)
+        """Envs whose memory lapsed before the last step."""
         self.reseed(seed)
         policy.set_training_mode(False)
 
@@ -141,8 +149,10 @@ class PolicyStepper:
             if self.recurrent:
                 if self.lstm_states is None:
                     self.lstm_states = _zero_states(self.policy, len(episode_starts))
+                self.last_lapses = self.lapses(len(episode_starts))
                 # the policy's device: a dict observation (privileged runs) has none of its own
-                starts = th.as_tensor(np.asarray(episode_starts), dtype=th.float32, device=self.policy.device)
+                starts = th.as_tensor(np.asarray(episode_starts, bool) | self.last_lapses, dtype=th.float32,
+                                      device=self.policy.device)
                 if not self.deterministic and self._fast_recurrent and isinstance(x, th.Tensor):
                     actions, values, log_probs, self.lstm_states = sample_recurrent(
                         self.policy, x, self.lstm_states, starts, self.generator)

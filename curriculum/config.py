@@ -88,6 +88,11 @@ class PPOConfig:
     """Gradient clipping norm."""
 
 
+def _check_half_life(value: Any, where: str) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+        raise ConfigError(f"{where}={value!r}: a half-life in seconds > 0, or leave it out for a perfect memory")
+
+
 @dataclass(frozen=True)
 class AgentConfig:
     """The learner, shared by every stage (the encoder's shape must not change between stages)."""
@@ -124,6 +129,10 @@ class AgentConfig:
     aux_privileged: float = 0.0
     """Upper bound only: weight of the same loss with the simulator's target index as the label. Every output
     of such a run says ``privileged``. 0 = off."""
+    memory_half_life_s: float | None = None
+    """An infant memory that fades (needs ``sequences: episode``): at every control step each env's LSTM states
+    are wiped with the chance that gives this half-life, in training rollouts, in their gradient sequences and at
+    evaluation (:mod:`agent.memory`). None = a perfect memory. A stage may set its own (``StageConfig``)."""
     ppo: PPOConfig = field(default_factory=PPOConfig)
     """PPO hyper-parameters."""
 
@@ -156,6 +165,11 @@ class AgentConfig:
             raise ConfigError("agent.aux_reveal and agent.aux_privileged are alternatives; set one to 0")
         if self.mask_frozen and self.sequences != "episode":
             raise ConfigError("agent.mask_frozen needs agent.sequences: episode")
+        if self.memory_half_life_s is not None:
+            _check_half_life(self.memory_half_life_s, "agent.memory_half_life_s")
+            if self.sequences != "episode":
+                raise ConfigError("agent.memory_half_life_s needs agent.sequences: episode (its gradient sequences "
+                                  "restart where a memory lapses)")
         if self.privileged and self.frame_stack > 1:
             raise ConfigError("agent.privileged needs no frame stack (the location is given every step); "
                               "set agent.frame_stack: 1")
@@ -198,6 +212,9 @@ class StageConfig:
     ppo: dict[str, Any] = field(default_factory=dict)
     """This stage's PPO hyper-parameters that differ from ``agent.ppo`` (``PPOConfig`` names), e.g. a lower
     ``ent_coef`` in a last stage so that greedy actions act as the sampled ones do."""
+    memory_half_life_s: float | None = None
+    """This stage's infant memory half-life in seconds (overrides ``agent.memory_half_life_s``; see there);
+    None: the agent's."""
     encoder: str | None = None
     """Start this stage's encoder from this file instead of the previous stage's: an ``encoder.pt``, or a folder
     holding one (a ``python -m agent.pretrain`` run, ``models/world-model``); ``transfer`` still says whether it
@@ -226,6 +243,11 @@ class StageConfig:
                 raise ConfigError(f"stage {self.name!r}: env_kwargs.{key} is set elsewhere (stage field or "
                                   f"curriculum width/height/backend); move it out of env_kwargs")
         self._check_variants()
+        if self.memory_half_life_s is not None:
+            _check_half_life(self.memory_half_life_s, f"stage {self.name!r}: memory_half_life_s")
+            if "control_dt" in self.env_kwargs or any("control_dt" in v for v in self.variants):
+                raise ConfigError(f"stage {self.name!r}: memory_half_life_s assumes the default control_dt; leave "
+                                  "control_dt out of env_kwargs and variants")
         known = {f.name for f in fields(PPOConfig)}
         for key, value in self.ppo.items():
             if key not in known:
@@ -280,8 +302,12 @@ class StageConfig:
         return out
 
     def agent_for(self, agent: AgentConfig) -> AgentConfig:
-        """``agent`` with this stage's :attr:`ppo` settings."""
-        return dataclasses.replace(agent, ppo=dataclasses.replace(agent.ppo, **self.ppo)) if self.ppo else agent
+        """``agent`` with this stage's :attr:`ppo` settings and memory half-life."""
+        if self.ppo:
+            agent = dataclasses.replace(agent, ppo=dataclasses.replace(agent.ppo, **self.ppo))
+        if self.memory_half_life_s is not None:
+            agent = dataclasses.replace(agent, memory_half_life_s=self.memory_half_life_s)
+        return agent
 
     def encoder_file(self) -> str | None:
         """The encoder file of :attr:`encoder` (``PATH/encoder.pt`` when it names a folder), or None."""
@@ -326,6 +352,11 @@ class CurriculumConfig:
             raise ConfigError(f"on_fail={self.on_fail!r}: use 'continue' or 'stop'")
         if self.checkpoint_every < 1:
             raise ConfigError("checkpoint_every must be >= 1")
+        for stage in self.stages:  # a stage's own settings must fit the learner (e.g. a half-life needs episodes)
+            try:
+                stage.agent_for(self.agent)
+            except ConfigError as e:
+                raise ConfigError(f"stage {stage.name!r}: {e}") from None
 
     def to_dict(self) -> dict[str, Any]:
         """Plain-data form (round-trips through :func:`from_dict`)."""

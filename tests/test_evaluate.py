@@ -123,3 +123,36 @@ def test_reference_agents_separate_memory_from_shortcuts():
     for task, tr in rnd["tasks"].items():
         assert _no_better_than_chance(tr["conditions"]["hidden"]), task
     assert oracle["tasks"]["a_not_b"]["conditions"]["hidden"]["perseverative_error_rate"] == 0.0
+
+
+@pytest.mark.slow
+def test_a_fading_memory_is_evaluated_as_trained_or_as_asked(tmp_path):
+    """A checkpoint trained with agent.memory_half_life_s lapses at evaluation as in training (its report says so);
+    --memory-half-life none evaluates the same weights with a perfect memory, seconds with another half-life."""
+    from agent.checkpoint import save_model
+    from agent.memory import lapse_probability
+    from agent.policy import build_model, make_vec_env
+    from curriculum.config import AgentConfig, PPOConfig, StageConfig
+    from tools.agents import PolicyAgent
+
+    agent = AgentConfig(features_dim=32, recurrent=True, lstm_hidden_size=16, sequences="episode",
+                        memory_half_life_s=0.5, ppo=PPOConfig(n_steps=32, batch_size=32, n_epochs=1))
+    stage = StageConfig(name="t", env_ids=("Peekaboo/Occluder-v2",))
+    venv = make_vec_env(stage, 1, 32, 32, "mujoco", agent, subprocess=False, seed=0)
+    try:
+        save_model(build_model(agent, venv, 0, None), tmp_path / "model.zip", agent)
+        env = venv.envs[0]
+        assert PolicyAgent(tmp_path / "model.zip", env).lapse == pytest.approx(lapse_probability(0.5))
+        assert PolicyAgent(tmp_path / "model.zip", env, memory=None).lapse == 0.0
+    finally:
+        venv.close()
+    args = ["--agent", str(tmp_path / "model.zip"), "--tasks", "delayed_response", "--episodes", "1", "--width",
+            "32", "--height", "32", "--no-plots"]
+    memories = []
+    for i, extra in enumerate(([], ["--memory-half-life", "none"], ["--memory-half-life", "2"])):
+        assert main([*args, *extra, "--out", str(tmp_path / f"m{i}")]) == 0
+        memories.append(json.loads((tmp_path / f"m{i}" / "report.json").read_text())["memory"])
+    assert memories == ["half-life 0.5 s (as trained)", "perfect", "half-life 2 s"]
+    assert "memory: half-life 0.5 s (as trained)" in (tmp_path / "m0" / "report.md").read_text()
+    with pytest.raises(SystemExit):  # argparse: usage and the fix, exit status 2
+        main([*args, "--memory-half-life", "0", "--out", str(tmp_path / "bad")])

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 import gymnasium as gym
 import numpy as np
@@ -37,6 +37,10 @@ from env.tasks.props import TOY
 
 NOOP, FORWARD, LEFT, RIGHT = (DISCRETE_ACTIONS.index(a) for a in ("noop", "forward", "turn_left", "turn_right"))
 SCRIPTED = ("oracle", "memoryless", "random", "peeking")
+
+MemoryChoice = float | None | Literal["model"]
+"""A recurrent checkpoint's memory at evaluation (:mod:`agent.memory`): ``"model"`` as trained, ``None`` a perfect
+memory, or a half-life in seconds."""
 """Names of the scripted reference agents."""
 
 
@@ -269,12 +273,17 @@ class PolicyAgent:
 
     privileged = False
 
-    def __init__(self, path: str | Path, env: gym.Env, sampled: bool = False, trust_pickle: bool = False) -> None:
+    def __init__(self, path: str | Path, env: gym.Env, sampled: bool = False, trust_pickle: bool = False,
+                 memory: MemoryChoice = "model") -> None:
+        from agent.memory import lapse_probability
         from agent.process_state import global_generators_kept
 
         self.sampled = sampled
         with global_generators_kept():  # the loader's model setup reseeds them
             self.model, self.recurrent = load_checkpoint(path, trust_pickle)
+        half = getattr(self.model, "memory_half_life_s", None) if memory == "model" else memory
+        # lapses are drawn per step of the env's own clock (agent.memory)
+        self.lapse = lapse_probability(half, env.unwrapped.config.control_dt) if self.recurrent else 0.0
         self.name = Path(path).name
         want, have = self.model.observation_space, env.observation_space
         self.stack = 1
@@ -289,7 +298,8 @@ class PolicyAgent:
         from agent.stepper import PolicyStepper
 
         self._step = PolicyStepper(self.model.policy, deterministic=not self.sampled,
-                                   seed=seed if self.sampled else None, frame_stack=self.stack)
+                                   seed=seed if self.sampled else None, frame_stack=self.stack,
+                                   lapse=self.lapse, lapse_seed=seed)  # the same lapses, greedy or sampled
         self._start = np.ones((1,), dtype=bool)
 
     def act(self, obs: Any, info: dict[str, Any]) -> Any:
@@ -342,12 +352,14 @@ def load_checkpoint(path: str | Path, trust_pickle: bool = False):
     return model, hasattr(model.policy, "lstm_hidden_state_shape")
 
 
-def make_agent(name: str, env: gym.Env, sampled: bool = False, trust_pickle: bool = False) -> Agent:
+def make_agent(name: str, env: gym.Env, sampled: bool = False, trust_pickle: bool = False,
+               memory: MemoryChoice = "model") -> Agent:
     """``oracle``, ``memoryless``, ``random``, ``peeking`` or a checkpoint path (``sampled``: its actions drawn from
-    the policy rather than greedy; ``trust_pickle``: load it with SB3's unpickling loader)."""
+    the policy rather than greedy; ``trust_pickle``: load it with SB3's unpickling loader; ``memory``: a recurrent
+    checkpoint's memory half-life, see :data:`MemoryChoice`)."""
     scripted = {"oracle": OracleAgent, "memoryless": MemorylessAgent, "random": RandomAgent, "peeking": PeekingAgent}
     if name in scripted:
         return scripted[name](env)
     if not (name.endswith(".zip") or Path(name).exists() or Path(name + ".zip").exists() or "/" in name):
         raise ValueError(f"unknown agent {name!r}: use one of {list(scripted)} or a path to a checkpoint .zip")
-    return PolicyAgent(name, env, sampled, trust_pickle)
+    return PolicyAgent(name, env, sampled, trust_pickle, memory)

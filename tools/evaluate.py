@@ -25,13 +25,16 @@ import sys
 import time
 from dataclasses import fields
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import env as peekaboo
 from agent.stats import wilson_interval
 from env.seeds import eval_seed
 from env.tasks import task_class
 from env.tasks.base import PRIVILEGED, public_info
+
+if TYPE_CHECKING:
+    from tools.agents import MemoryChoice
 
 BATTERY: tuple[str, ...] = ("occluder", "cups", "a_not_b", "delayed_response", "occluded_trajectory")
 """Tasks that ``--tasks all`` runs."""
@@ -84,13 +87,13 @@ def run_episode(env, agent, seed: int) -> tuple[dict[str, Any], int]:
 
 def run_condition(task: str, label: str, options: dict[str, Any], agent_name: str, episodes: int, seed: int,
                   env_kwargs: dict[str, Any], progress, sampled: bool = False, first: int = 0,
-                  trust_pickle: bool = False) -> dict[str, Any]:
+                  trust_pickle: bool = False, memory: MemoryChoice = "model") -> dict[str, Any]:
     """Run episodes ``first`` … ``first + episodes - 1`` of one condition; returns its report entry."""
     from tools.agents import make_agent
 
     env = peekaboo.make(env_id_of(task), **env_kwargs, **options)
     try:
-        agent = make_agent(agent_name, env, sampled, trust_pickle)
+        agent = make_agent(agent_name, env, sampled, trust_pickle, memory)
         t = env.unwrapped.task
         successes = perseverative = no_choice = steps = 0
         targets: dict[str, int] = {}
@@ -126,11 +129,12 @@ def run_condition(task: str, label: str, options: dict[str, Any], agent_name: st
 def evaluate(agent: str, tasks: list[str], episodes: int, seed: int, env_kwargs: dict[str, Any],
              task_options: dict[str, Any] | None = None, show_progress: bool = True,
              sampled: bool = False, trust_pickle: bool = False,
-             task_defaults: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:
+             task_defaults: dict[str, dict[str, Any]] | None = None, memory: MemoryChoice = "model") -> dict[str, Any]:
     """The whole report as a dict (deterministic for a given seed; ``sampled``: a checkpoint's actions are drawn
     from its policy, with torch's generator seeded per episode). ``task_defaults``: per task, options under the
     conditions' own (e.g. a checkpoint's training options, :func:`checkpoint_options`); ``task_options`` go over
-    every condition of every task."""
+    every condition of every task. ``memory``: a recurrent checkpoint's memory half-life (:mod:`agent.memory`):
+    ``model`` (what it was trained with), ``None`` (a perfect memory) or seconds."""
     from tqdm import tqdm
 
     from tools.agents import SCRIPTED
@@ -143,7 +147,7 @@ def evaluate(agent: str, tasks: list[str], episodes: int, seed: int, env_kwargs:
     plan = [(t, label, {**(task_defaults or {}).get(t, {}), **opts, **(task_options or {})}) for t in tasks
             for label, opts in task_class(t).eval_conditions.items()]
     actions = "scripted" if agent in SCRIPTED else "sampled" if sampled else "greedy"
-    report: dict[str, Any] = {"agent": agent, "actions": actions,
+    report: dict[str, Any] = {"agent": agent, "actions": actions, "memory": _memory_of(agent, memory, trust_pickle),
                               "episodes_per_condition": episodes, "seed": seed,
                               "env": env_kwargs, "seed_scheme": "env.seeds.eval_seed(task, i, seed) in [2**31, 2**32)",
                               "tasks": {}}
@@ -152,7 +156,7 @@ def evaluate(agent: str, tasks: list[str], episodes: int, seed: int, env_kwargs:
         for task, label, opts in plan:
             bar.set_postfix_str(f"{task}/{label}")
             entry = run_condition(task, label, opts, agent, episodes, seed, env_kwargs, bar, sampled,
-                                  trust_pickle=trust_pickle)
+                                  trust_pickle=trust_pickle, memory=memory)
             tr = report["tasks"].setdefault(task, {"env_id": env_id_of(task), "conditions": {}})
             tr["conditions"][label] = entry
     dr = report["tasks"].get("delayed_response")
@@ -162,11 +166,30 @@ def evaluate(agent: str, tasks: list[str], episodes: int, seed: int, env_kwargs:
     return report
 
 
+def _memory_of(agent: str, memory: MemoryChoice, trust_pickle: bool) -> str:
+    """How the agent's memory is set up in this report: a recurrent checkpoint's half-life, or ``n/a``."""
+    from tools.agents import SCRIPTED, load_checkpoint
+
+    if agent in SCRIPTED:
+        if memory != "model":
+            raise ValueError("--memory-half-life applies to a recurrent checkpoint, not a scripted agent")
+        return "n/a"
+    model, recurrent = load_checkpoint(agent, trust_pickle)
+    if not recurrent:
+        if memory != "model":
+            raise ValueError("--memory-half-life applies to a recurrent checkpoint; this one has no memory")
+        return "n/a"
+    half = getattr(model, "memory_half_life_s", None) if memory == "model" else memory
+    return "perfect" if half is None else f"half-life {half:g} s" + (" (as trained)" if memory == "model" else "")
+
+
 def markdown(report: dict[str, Any]) -> str:
     """A readable table of the report."""
+    memory = report.get("memory", "n/a")
     lines = [f"# Object-permanence battery: agent `{report['agent']}`", "",
              (f"{report['episodes_per_condition']} episodes per condition, seed {report['seed']}, "
-              f"{report['env'].get('width')}×{report['env'].get('height')}, backend {report['env'].get('backend')}."),
+              f"{report['env'].get('width')}×{report['env'].get('height')}, backend {report['env'].get('backend')}"
+              + (f", memory: {memory}." if memory != "n/a" else ".")),
              "", "| task | condition | kind | successes | rate | 95% CI | chance | notes |",
              "|---|---|---|---|---|---|---|---|"]
     for task, tr in report["tasks"].items():
@@ -236,6 +259,18 @@ def plot(report: dict[str, Any], out: Path) -> list[Path]:
         plt.close(fig)
         paths.append(p)
     return paths
+
+
+def _memory(text: str) -> MemoryChoice:
+    if text in ("model", "none"):
+        return None if text == "none" else "model"
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"--memory-half-life {text!r}: use model, none or seconds > 0, e.g. 5")
+    return value
 
 
 def _option(text: str) -> tuple[str, Any]:
@@ -328,6 +363,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--trust-pickle", action="store_true",
                     help="load the checkpoint with SB3's unpickling loader (runs code stored in the file: only for "
                          "files you trust; the default loader never unpickles)")
+    ap.add_argument("--memory-half-life", type=_memory, default="model", metavar="model|none|SECONDS",
+                    help="a recurrent checkpoint's memory (agent.memory): as trained (model, default), perfect (none) "
+                         "or lapsing with this half-life in seconds")
     ap.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
     ap.add_argument("--render", action="store_true",
                     help="render observations for the scripted agents too (they read geometry; default: off, faster)")
@@ -360,7 +398,8 @@ def main(argv: list[str] | None = None) -> int:
             env_kwargs["render_observations"] = False
         t0 = time.perf_counter()
         report = evaluate(args.agent, tasks, args.episodes, args.seed, env_kwargs, task_options,
-                          sampled=args.sampled, trust_pickle=args.trust_pickle, task_defaults=task_defaults)
+                          sampled=args.sampled, trust_pickle=args.trust_pickle, task_defaults=task_defaults,
+                          memory=args.memory_half_life)
         elapsed = time.perf_counter() - t0
     except (ValueError, TypeError, FileNotFoundError, ImportError, CheckpointError, CorruptFileError) as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -30,8 +30,8 @@ import torch as th
 from sb3_contrib.common.recurrent.buffers import RecurrentRolloutBuffer
 from sb3_contrib.common.recurrent.type_aliases import RNNStates
 
-from agent.memory import lapse_probability
 from agent.auxiliary import PHASE_CODES, phase_code, sighting, train_with_aux, trial_labels
+from agent.memory import lapse_probability
 from agent.rollout import WorkerRolloutRecurrentPPO
 
 class EpisodeSamples(NamedTuple):

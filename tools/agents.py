@@ -37,11 +37,11 @@ from env.tasks.props import TOY
 
 NOOP, FORWARD, LEFT, RIGHT = (DISCRETE_ACTIONS.index(a) for a in ("noop", "forward", "turn_left", "turn_right"))
 SCRIPTED = ("oracle", "memoryless", "random", "peeking")
+"""Names of the scripted reference agents."""
 
 MemoryChoice = float | None | Literal["model"]
 """A recurrent checkpoint's memory at evaluation (:mod:`agent.memory`): ``"model"`` as trained, ``None`` a perfect
 memory, or a half-life in seconds."""
-"""Names of the scripted reference agents."""
 
 
 class Agent(Protocol):

@@ -66,3 +66,21 @@ def test_single_env_rate_steps_each_home_stream_from_its_start():
     finally:
         e.close()
     assert seeds == [3, 3, 5]
+
+
+def test_rollouts_part_measures_one_and_several_processes_on_the_trainers_path():
+    """The in-worker rollout figures (the path agent.train collects with) in 1 and 2 processes, with their ratios
+    computed from the same run; the random actor is seeded."""
+    import numpy as np
+
+    from tools.bench_batched import RandomActor, format_batched, run_batched_bench
+
+    a, b = RandomActor(6, seed=3), RandomActor(6, seed=3)
+    obs = np.zeros((4, 8, 8, 3), np.uint8)
+    first = a(obs, np.ones(4, bool))[0]
+    assert np.array_equal(first, b(obs, np.ones(4, bool))[0]) and first.shape == (4,) and first.max() < 6
+    r = run_batched_bench(16, 0.05, 2, 2, 0, single_rate=1000.0, memory_steps=0, parts=frozenset({"rollouts"}))
+    assert r["rollout_1proc_steps_per_s"] > 0 and r["rollout_procs_steps_per_s"] > 0
+    assert r["rollout_procs_vs_1proc"] == round(r["rollout_procs_steps_per_s"] / r["rollout_1proc_steps_per_s"], 3)
+    assert r["rollout_1proc_vs_single"] == round(r["rollout_1proc_steps_per_s"] / 1000.0, 3)
+    assert "batched_steps_per_s" not in r and "in-worker rollouts, 2 procs" in format_batched(r)

@@ -9,6 +9,8 @@ Every rate is measured in the same run as its reference, so the ratios are what 
 - ``memory``: resident memory before and after many steps with layout changes (a leak check);
 - ``batched`` (``--batched N``): :class:`env.batched.BatchedInfantEnv` of N worlds in one process, and
   ``--procs`` such processes side by side (summed), each vs the single env;
+- ``rollouts``: in-worker rollouts (the path ``agent.train`` collects with: each process steps its batch with an
+  actor it was sent, no round trip per step), random actions, in 1 and in ``--procs`` processes of N worlds;
 - ``miniworld``: MiniWorld OneRoom at the same size, if ``miniworld`` is installed (else the reason it skipped),
   in this process, so with the same llvmpipe settings as Peekaboo (rendering in the calling thread), and
   ``miniworld_threaded`` in a fresh process with llvmpipe's default rasterizer threads;
@@ -24,8 +26,8 @@ Every rate is measured in the same run as its reference, so the ratios are what 
 
 ``--only PART ...`` measures a subset (cheap: one figure and its reference), e.g. ``--only single miniworld``;
 ``--cpu-clock`` counts the in-process figures (single, raw, batched, MiniWorld) per CPU-second of the bench
-process, for a machine shared with other jobs. ``--quick`` is ``--only single vec2 batched procs miniworld ppo
-recurrent`` at 64 px: every ratio the speed goals name.
+process, for a machine shared with other jobs. ``--quick`` is ``--only single vec2 batched procs rollouts miniworld
+ppo recurrent`` at 64 px: every ratio the speed goals name.
 
 ``machine.gl`` names the OpenGL renderer that drew (``llvmpipe`` = Mesa on the CPU; a GPU's name when EGL found
 its driver), so a figure is never read without knowing what rendered it.
@@ -118,6 +120,7 @@ PARTS: dict[str, str] = {
     "memory": "single-env leak check",
     "batched": "batched worlds in one process",
     "procs": "batched worlds x --procs processes",
+    "rollouts": "in-worker rollouts (the trainer's path), 1 and --procs processes",
     "miniworld": "MiniWorld OneRoom in this process (same llvmpipe settings)",
     "miniworld_threaded": "MiniWorld in a fresh process at llvmpipe's default threads",
     "ppo": "PPO end to end, agent default encoder, vs env-only",
@@ -127,7 +130,7 @@ PARTS: dict[str, str] = {
     "profile": "where a step's time goes (tools.stepprofile)",
 }
 """What ``--only`` can select; by default everything runs."""
-QUICK = ("single", "vec2", "batched", "procs", "miniworld", "ppo", "recurrent")
+QUICK = ("single", "vec2", "batched", "procs", "rollouts", "miniworld", "ppo", "recurrent")
 """``--quick``: the figures the speed goals are stated in (issue #18)."""
 
 
@@ -280,8 +283,8 @@ def main(argv: list[str] | None = None) -> int:
         result: dict[str, Any] = {"machine": machine(), "env_id": ENV_ID, "clock": clock_name(), "sizes": {}}
     else:
         result = run_bench(sizes, a.seconds, a.memory_steps, not a.no_vec, parts, max(1, a.batched))
-    batched_parts = parts & {"batched", "procs", "miniworld", "miniworld_threaded", "ppo", "recurrent", "nature",
-                             "naive"}
+    batched_parts = parts & {"batched", "procs", "rollouts", "miniworld", "miniworld_threaded", "ppo", "recurrent",
+                             "nature", "naive"}
     if a.batched and batched_parts:
         size = a.sizes[0]
         single = result["sizes"].get(str(size), {}).get("env_steps_per_s")

@@ -51,6 +51,44 @@ def batched_procs_rate(size: int, n_envs: int, procs: int, seconds: float, env_i
         v.close()
 
 
+class RandomActor:
+    """A :class:`agent.rollout_protocol.RolloutActor` that draws uniform actions from its own seeded generator: the
+    env side of an in-worker rollout, without a policy."""
+
+    def __init__(self, n_actions: int, seed: int) -> None:
+        self.n_actions = n_actions
+        self.rng = np.random.default_rng(seed)
+
+    def __call__(self, obs: np.ndarray, episode_starts: np.ndarray) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        return self.rng.integers(self.n_actions, size=len(obs)), {}
+
+
+ROLLOUT_STEPS = 128
+"""Steps per in-worker rollout in :func:`rollout_rate` (``PPOConfig.n_steps``, as the trainer's)."""
+
+
+def rollout_rate(size: int, n_envs: int, procs: int, seconds: float, env_id: str = ENV_ID) -> float:
+    """Env steps/s of in-worker rollouts (:meth:`agent.vec_env.SubprocBatchedVecEnv.rollout`, the path the trainer
+    collects with) over ``procs`` processes × ``n_envs`` batched worlds, random actions chosen in the workers;
+    whole rollouts of :data:`ROLLOUT_STEPS` steps, chunks of 16, wall clock (the work is in the workers)."""
+    from agent.vec_env import SubprocBatchedVecEnv
+
+    v = SubprocBatchedVecEnv(n_envs, procs, env_id, width=size, height=size)
+    try:
+        v.reset()
+        calls = [0]
+
+        def rollout(_: int) -> None:
+            calls[0] += 1
+            actors = [RandomActor(int(v.action_space.n), 1000 * calls[0] + p) for p in range(procs)]
+            for _part in v.rollout(actors, ROLLOUT_STEPS):
+                pass
+
+        return v.num_envs * ROLLOUT_STEPS * _rate(rollout, seconds, min_iters=2, in_process=False)
+    finally:
+        v.close()
+
+
 def miniworld_rate(size: int, seconds: float) -> dict[str, Any]:
     """MiniWorld OneRoom steps/s at ``size``×``size`` (default settings), or why it was skipped."""
     try:
@@ -178,7 +216,7 @@ def _trimmed_rss_mb() -> float:
     return _rss_mb()
 
 
-BATCHED_PARTS = frozenset({"batched", "procs", "miniworld", "miniworld_threaded"}) | ALL_PPO
+BATCHED_PARTS = frozenset({"batched", "procs", "rollouts", "miniworld", "miniworld_threaded"}) | ALL_PPO
 
 
 def run_batched_bench(size: int, seconds: float, n_envs: int, procs: int, ppo_steps: int,
@@ -195,6 +233,14 @@ def run_batched_bench(size: int, seconds: float, n_envs: int, procs: int, ppo_st
         bp = batched_procs_rate(size, n_envs, procs, seconds)
         out.update({"procs": procs, "batched_procs_steps_per_s": round(bp, 1),
                     "batched_procs_vs_single": round(bp / single, 3)})
+    if "rollouts" in parts:  # one process and ``procs`` processes on the trainer's path, in the same run
+        one = rollout_rate(size, n_envs, 1, seconds)
+        out.update({"rollout_1proc_steps_per_s": round(one, 1), "rollout_1proc_vs_single": round(one / single, 3)})
+        if procs > 1:
+            many = rollout_rate(size, n_envs, procs, seconds)
+            out.update({"procs": procs, "rollout_procs_steps_per_s": round(many, 1),
+                        "rollout_procs_vs_1proc": round(many / one, 3),
+                        "rollout_procs_vs_single": round(many / single, 3)})
     if parts & {"miniworld", "miniworld_threaded"}:
         mw = out["miniworld"] = miniworld_rate(size, seconds)
         if "steps_per_s" in mw:
@@ -223,6 +269,12 @@ def format_batched(r: dict[str, Any]) -> str:
     if "batched_procs_steps_per_s" in r:
         lines.append(f"  batched x{r['procs']} procs  {r['batched_procs_steps_per_s']:>9.0f} steps/s  "
                      f"({r['batched_procs_vs_single']:.2f}x single)")
+    if "rollout_1proc_steps_per_s" in r:
+        lines.append(f"  in-worker rollouts, 1 proc  {r['rollout_1proc_steps_per_s']:>9.0f} steps/s  "
+                     f"({r['rollout_1proc_vs_single']:.2f}x single)")
+    if "rollout_procs_steps_per_s" in r:
+        lines.append(f"  in-worker rollouts, {r['procs']} procs {r['rollout_procs_steps_per_s']:>9.0f} steps/s  "
+                     f"({r['rollout_procs_vs_1proc']:.2f}x 1 proc, {r['rollout_procs_vs_single']:.2f}x single)")
     mw = r.get("miniworld", {"skipped": "not measured (--only)"})
     if "steps_per_s" in mw:
         ratios = [f"{label}/MiniWorld {r[key]:.2f}x" for key, label in

@@ -32,10 +32,15 @@ PROBES: dict[str, dict[str, Any]] = {
                       "what": "the toy is revealed behind the other (next) screen"},
     "cups_vanish": {"env_id": "Peekaboo/Cups-v2", "violation": "vanish", "memory": True,
                     "what": "the cups are lifted and the toy is not under its cup"},
+    "cups_swap": {"env_id": "Peekaboo/Cups-v2", "violation": "swap", "memory": True,
+                  "what": "the cups are lifted and the toy is under the next cup, not its own"},
     "occluder_pass_through": {"env_id": "Peekaboo/Occluder-v2", "violation": "pass_through", "memory": False,
                               "what": "the hand slides the toy through the solid screen instead of over it"},
 }
 """Probe name → task, violation, whether it needs memory (the toy is out of sight at the critical moment), text."""
+LOCATION_PROBES = tuple(p for p, spec in PROBES.items() if spec["violation"] == "swap")
+"""Probes whose two outcomes are both a location (the toy reappears, elsewhere): what a head that predicts only
+where the toy is (a permanence agent's, :mod:`agent.voe_agent`) can score."""
 
 SEARCH_TIME = {"Peekaboo/Occluder-v2": 5.0, "Peekaboo/Cups-v2": 4.0}
 """The shortest search the crawling stage accepts (the still infant waits through it before the reveal)."""

@@ -31,7 +31,7 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
-from agent.encoder import save_encoder
+from agent.encoder import EncoderCheckpointError, load_encoder_from, save_encoder
 from agent.files import append_jsonl, atomic_write, read_jsonl, truncate_jsonl, write_json
 from agent.interrupt import deferred_interrupt
 from agent.video import Clips, VideoConfig, build_video
@@ -63,6 +63,11 @@ class ModelConfig:
     """Weight of the reveal-prediction loss (0: no reveal head). The world model then also predicts, from the
     hiding on, what the infant will see when the screens / cups are lifted (no toy, or the toy at location i), a
     label from the infant's own view of the reveal (needs ``data.reveal_labels``)."""
+    init_encoder: str | None = None
+    """An ``encoder.pt``, or a trained agent (its ``model.zip`` or a folder such as ``models/permanence-baseline``), to
+    start the encoder (and its target) from instead of random weights: architecture, width and resolution must match.
+    Then the world model sees through an encoder that learnt from reward (the run is no longer self-supervised
+    only; say so beside its numbers)."""
 
     def __post_init__(self) -> None:
         if self.objective not in OBJECTIVES:
@@ -150,8 +155,12 @@ def build_model(cfg: PretrainConfig) -> WorldModel:
     """A fresh world model for ``cfg`` (weights from ``cfg.seed``)."""
     torch.manual_seed(cfg.seed)
     m = cfg.model
-    return WorldModel(cfg.width, cfg.height, m.encoder, m.features_dim, m.hidden, m.horizon,
-                      pixels=m.objective == "pixels", reveal=m.reveal_weight > 0)
+    model = WorldModel(cfg.width, cfg.height, m.encoder, m.features_dim, m.hidden, m.horizon,
+                       pixels=m.objective == "pixels", reveal=m.reveal_weight > 0)
+    if m.init_encoder:
+        load_encoder_from(model.encoder, m.init_encoder)
+        model.target.load_state_dict(model.encoder.state_dict())
+    return model
 
 
 def _batch(clips: Clips, idx: np.ndarray) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -353,7 +362,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"interrupted: checkpoint kept; continue with: python -m agent.pretrain --config {args.config} "
               f"--out {args.out} --resume", file=sys.stderr)
         return 130
-    except (ConfigError, RunError, FileNotFoundError, ValueError) as e:
+    except (ConfigError, RunError, FileNotFoundError, ValueError, EncoderCheckpointError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     print(f"val loss {summary['val_untrained']['loss']:.4f} (untrained) -> {summary['val_final']['loss']:.4f}; "

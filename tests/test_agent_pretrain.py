@@ -199,3 +199,21 @@ def test_ctrl_c_keeps_the_work_and_resume_ends_with_the_same_weights(tiny_run, t
     assert all(torch.equal(a[k], b[k]) for k in a)
     rows = [json.loads(line) for line in (tmp_path / "b/metrics.jsonl").read_text().splitlines()]
     assert [r["step"] for r in rows] == list(range(1, 121))  # the log was trimmed to the checkpoint, no repeats
+
+
+def test_world_model_can_start_from_a_trained_agents_encoder(tmp_path):
+    """model.init_encoder: an agent's folder (or model.zip, or encoder.pt) gives the world model its encoder and
+    target; an encoder of another resolution is a clear error."""
+    from agent.encoder import EncoderCheckpointError
+    from agent.pretrain import build_model
+    from tools.agents import load_checkpoint
+
+    cfg = load_config("curriculum/pretrain_reveal_agentenc.yaml")
+    assert cfg.model.init_encoder == "models/permanence-baseline"
+    model = build_model(cfg)
+    agent = load_checkpoint("models/permanence-baseline")[0].policy.features_extractor.state_dict()
+    for k, v in agent.items():
+        assert torch.equal(model.encoder.state_dict()[k], v) and torch.equal(model.target.state_dict()[k], v)
+    small = config_from_dict({"width": 32, "height": 32, "model": {"init_encoder": "models/permanence-baseline"}})
+    with pytest.raises(EncoderCheckpointError, match="does not fit"):
+        build_model(small)

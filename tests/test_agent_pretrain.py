@@ -217,3 +217,16 @@ def test_world_model_can_start_from_a_trained_agents_encoder(tmp_path):
     small = config_from_dict({"width": 32, "height": 32, "model": {"init_encoder": "models/permanence-baseline"}})
     with pytest.raises(EncoderCheckpointError, match="does not fit"):
         build_model(small)
+
+
+def test_shipped_reveal_world_model_expects_the_toy_where_it_was_hidden():
+    """models/world-model-reveal (encoder from the permanence agent): on a held-out occluder_swap pair its reveal
+    head is surprised when the toy reappears behind the other screen, and its memoryless twin less so."""
+    from agent.voe import render_pair, reveal_surprise
+
+    model, meta = load_world_model("models/world-model-reveal")
+    assert model.reveal and model.spec["width"] == 64
+    pair = render_pair("occluder_swap", seed=2_000_000_123, width=64, height=64)
+    rp, ri = reveal_surprise(model, pair)
+    fp, fi = reveal_surprise(model, pair, recurrent=False)
+    assert ri - rp > 1.0 and ri - rp > fi - fp

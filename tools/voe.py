@@ -163,7 +163,7 @@ def write_markdown(report: dict[str, Any], path: Path) -> None:
         lines += [(f"{report['episodes']} paired episodes per probe (held-out seeds), scored by a trained agent's "
                    "reveal-prediction head (it has no frame predictor): *untrained* is the same architecture with "
                    "fresh weights, *feedforward* the trained agent with its memory wiped at every frame. The head "
-                   "knows locations only, so probes whose impossible outcome is no toy at all have n = 0.")]
+                   "knows locations only, so it scores the probes where the toy reappears elsewhere.")]
     if any("reveal" in r["memory_gain"] for r in report["probes"].values()):
         lines += ["", ("**Reveal surprise**: -log p(outcome seen at the reveal) predicted by the reveal head after the "
                        "last frame both events share (nats); impossible − possible, 95% bootstrap interval, two-sided "

@@ -70,11 +70,15 @@ ROLLOUT_STEPS = 128
 def rollout_rate(size: int, n_envs: int, procs: int, seconds: float, env_id: str = ENV_ID) -> float:
     """Env steps/s of in-worker rollouts (:meth:`agent.vec_env.SubprocBatchedVecEnv.rollout`, the path the trainer
     collects with) over ``procs`` processes × ``n_envs`` batched worlds, random actions chosen in the workers;
-    whole rollouts of :data:`ROLLOUT_STEPS` steps, chunks of 16, wall clock (the work is in the workers)."""
+    whole rollouts of :data:`ROLLOUT_STEPS` steps, chunks of 16, wall clock (the work is in the workers). Each
+    process's worlds start from the homes of seeds ``0 .. n_envs-1``."""
     from agent.vec_env import SubprocBatchedVecEnv
 
     v = SubprocBatchedVecEnv(n_envs, procs, env_id, width=size, height=size)
     try:
+        # every process steps the homes of seeds 0..n_envs-1, as the single env and one process do: homes differ 2x
+        # in physics cost (docs/throughput.md), so unequal homes would be read as a scaling gain or loss
+        v._seeds = [i % n_envs for i in range(v.num_envs)]
         v.reset()
         calls = [0]
 

@@ -224,7 +224,7 @@ def test_shipped_reveal_world_model_expects_the_toy_where_it_was_hidden():
     head is surprised when the toy reappears behind the other screen, and its memoryless twin less so."""
     from agent.voe import render_pair, reveal_surprise
 
-    model, meta = load_world_model("models/world-model-reveal")
+    model, _ = load_world_model("models/world-model-reveal")
     assert model.reveal and model.spec["width"] == 64
     pair = render_pair("occluder_swap", seed=2_000_000_123, width=64, height=64)
     rp, ri = reveal_surprise(model, pair)

@@ -154,26 +154,6 @@ def load_encoder(encoder: InfantEncoder, path: str | Path) -> dict[str, Any]:
     return dict(blob.get("meta", {}))
 
 
-def load_encoder_from(encoder: InfantEncoder, path: str | Path) -> dict[str, Any]:
-    """:func:`load_encoder` from an ``encoder.pt``, or from a trained agent: its ``model.zip`` or a folder holding
-    one (``models/permanence-baseline``), whose policy's shared encoder is taken (same checks)."""
-    p = Path(path)
-    zip_path = p / "model.zip" if p.is_dir() else p
-    if zip_path.suffix != ".zip":
-        return load_encoder(encoder, p)
-    from agent.checkpoint import CheckpointError, load_checkpoint
-
-    try:
-        source = load_checkpoint(zip_path).policy.features_extractor
-    except CheckpointError as e:
-        raise EncoderCheckpointError(f"cannot take the encoder of {str(path)!r}: {e}") from None
-    want, got = encoder.describe(), source.describe()
-    if got != want:
-        raise EncoderCheckpointError(f"the encoder of {str(path)!r} does not fit: saved {got}, needed {want}")
-    encoder.load_state_dict(source.state_dict())
-    return {"source": str(zip_path)}
-
-
 def set_trainable(encoder: nn.Module, trainable: bool) -> None:
     """Freeze or unfreeze every parameter (frozen weights get no gradient, so Adam leaves them bit-identical)."""
     for p in encoder.parameters():

@@ -31,7 +31,7 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
-from agent.encoder import EncoderCheckpointError, load_encoder_from, save_encoder
+from agent.encoder import EncoderCheckpointError, InfantEncoder, load_encoder, save_encoder
 from agent.files import append_jsonl, atomic_write, read_jsonl, truncate_jsonl, write_json
 from agent.interrupt import deferred_interrupt
 from agent.video import Clips, VideoConfig, build_video
@@ -149,6 +149,26 @@ def load_config(path: str | Path) -> PretrainConfig:
         return config_from_dict(data)
     except ConfigError as e:
         raise ConfigError(f"{p}: {e}") from None
+
+
+def load_encoder_from(encoder: InfantEncoder, path: str | Path) -> dict[str, Any]:
+    """:func:`load_encoder` from an ``encoder.pt``, or from a trained agent: its ``model.zip`` or a folder holding
+    one (``models/permanence-baseline``), whose policy's shared encoder is taken (same checks)."""
+    p = Path(path)
+    zip_path = p / "model.zip" if p.is_dir() else p
+    if zip_path.suffix != ".zip":
+        return load_encoder(encoder, p)
+    from agent.checkpoint import CheckpointError, load_checkpoint
+
+    try:
+        source = load_checkpoint(zip_path).policy.features_extractor
+    except CheckpointError as e:
+        raise EncoderCheckpointError(f"cannot take the encoder of {str(path)!r}: {e}") from None
+    want, got = encoder.describe(), source.describe()
+    if got != want:
+        raise EncoderCheckpointError(f"the encoder of {str(path)!r} does not fit: saved {got}, needed {want}")
+    encoder.load_state_dict(source.state_dict())
+    return {"source": str(zip_path)}
 
 
 def build_model(cfg: PretrainConfig) -> WorldModel:

@@ -39,15 +39,20 @@ class AgentReveal:
     @classmethod
     def load(cls, path: str | Path) -> tuple[AgentReveal, dict[str, Any]]:
         """The agent of ``path`` (a model.zip or a folder holding one) and what to report about it."""
-        from tools.agents import checkpoint_path, load_checkpoint
+        from agent.checkpoint import CheckpointError, load_checkpoint
 
-        model, recurrent = load_checkpoint(path)
-        if not recurrent:
+        p = Path(path)
+        zip_path = p / "model.zip" if p.is_dir() else p
+        try:
+            model = load_checkpoint(zip_path)
+        except CheckpointError as e:
+            raise ValueError(str(e)) from None
+        if not hasattr(model.policy, "lstm_hidden_state_shape"):
             raise ValueError(f"{str(path)!r} is a feed-forward policy: VoE probes of an agent need its recurrent "
                              "memory and reveal head (a RecurrentPPO permanence agent)")
         shape = model.observation_space.shape
         h, w = (shape[1], shape[2]) if shape[0] in (1, 3) else (shape[0], shape[1])
-        meta = {"kind": "agent", "path": str(checkpoint_path(path)), "aux_classes": model.policy.aux_classes,
+        meta = {"kind": "agent", "path": str(zip_path), "aux_classes": model.policy.aux_classes,
                 "memory_half_life_s": getattr(model, "memory_half_life_s", None)}
         return cls(model.policy, w, h), meta
 

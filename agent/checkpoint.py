@@ -146,6 +146,20 @@ def _space(field: dict[str, Any], what: str, p: Path) -> Any:
                           "unpickling; load it with an env, or pass --trust-pickle if you trust its source")
 
 
+def checkpoint_path(path: str | Path) -> Path:
+    """``path``, or ``path.zip`` when only that exists (SB3's habit), or ``path/model.zip`` for a folder (a shipped
+    model such as ``models/permanence-baseline``); a missing file names what was given."""
+    p = Path(path)
+    if p.is_dir() and (p / "model.zip").is_file():
+        p = p / "model.zip"
+    if not p.exists() and p.suffix != ".zip" and p.with_name(p.name + ".zip").exists():
+        p = p.with_name(p.name + ".zip")
+    if not p.is_file():
+        raise FileNotFoundError(f"checkpoint {str(path)!r} does not exist; expected a PPO or RecurrentPPO .zip of a "
+                                "run (runs/NAME/stages/NN_stage/model.zip or checkpoint.zip)")
+    return p
+
+
 def load_checkpoint(path: str | Path, agent: AgentConfig | None = None, venv: VecEnv | None = None,
                     trust_pickle: bool = False, device: str = "cpu") -> BaseAlgorithm:
     """Load a PPO / RecurrentPPO checkpoint written by this project without running code from the file.

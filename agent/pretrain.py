@@ -155,11 +155,11 @@ def load_encoder_from(encoder: InfantEncoder, path: str | Path) -> dict[str, Any
     """:func:`load_encoder` from an ``encoder.pt``, or from a trained agent: its ``model.zip`` or a folder holding
     one (``models/permanence-baseline``), whose policy's shared encoder is taken (same checks)."""
     p = Path(path)
-    zip_path = p / "model.zip" if p.is_dir() else p
-    if zip_path.suffix != ".zip":
+    if not p.is_dir() and p.suffix != ".zip":
         return load_encoder(encoder, p)
-    from agent.checkpoint import CheckpointError, load_checkpoint
+    from agent.checkpoint import CheckpointError, checkpoint_path, load_checkpoint
 
+    zip_path = checkpoint_path(p)
     try:
         source = load_checkpoint(zip_path).policy.features_extractor
     except CheckpointError as e:

@@ -5,8 +5,8 @@ The agents of ``curriculum/permanence.yaml`` learn a self-supervised reveal-pred
 toy, a label taken from what the infant itself saw at earlier reveals. Its prediction just before the reveal is an
 expectation, so ``-log p(outcome seen)`` is a reveal surprise in the same units as the world model's
 (:func:`agent.voe.reveal_surprise`). The head knows only locations (it was never trained on a reveal without the
-toy), so it scores where the toy reappears (``occluder_swap``), not whether it does (the vanish probes: NaN, left
-out of the counts).
+toy), so it scores where the toy reappears (:data:`agent.voe.LOCATION_PROBES`), not whether it does (``tools.voe
+--agent`` refuses the vanish probes).
 
 The three models of :mod:`tools.voe` map as: ``trained`` the agent; ``untrained`` the same architecture with fresh
 weights (its head zeroed: it expects nothing, or PyTorch's random init); ``feedforward`` the trained agent with
@@ -39,10 +39,9 @@ class AgentReveal:
     @classmethod
     def load(cls, path: str | Path) -> tuple[AgentReveal, dict[str, Any]]:
         """The agent of ``path`` (a model.zip or a folder holding one) and what to report about it."""
-        from agent.checkpoint import CheckpointError, load_checkpoint
+        from agent.checkpoint import CheckpointError, checkpoint_path, load_checkpoint
 
-        p = Path(path)
-        zip_path = p / "model.zip" if p.is_dir() else p
+        zip_path = checkpoint_path(path)
         try:
             model = load_checkpoint(zip_path)
         except CheckpointError as e:

@@ -324,24 +324,10 @@ def _frames_stacked(want: tuple[int, ...], have: tuple[int, ...]) -> int:
     return 0
 
 
-def checkpoint_path(path: str | Path) -> Path:
-    """``path``, or ``path.zip`` when only that exists (SB3's habit), or ``path/model.zip`` for a folder (a shipped
-    model such as ``models/permanence-baseline``); a missing file names what was given."""
-    p = Path(path)
-    if p.is_dir() and (p / "model.zip").is_file():
-        p = p / "model.zip"
-    if not p.exists() and p.suffix != ".zip" and p.with_name(p.name + ".zip").exists():
-        p = p.with_name(p.name + ".zip")
-    if not p.is_file():
-        raise FileNotFoundError(f"checkpoint {str(path)!r} does not exist; expected a PPO or RecurrentPPO .zip of a "
-                                "run (runs/NAME/stages/NN_stage/model.zip or checkpoint.zip)")
-    return p
-
-
 def load_checkpoint(path: str | Path, trust_pickle: bool = False):
     """A PPO / RecurrentPPO checkpoint via :func:`agent.checkpoint.load_checkpoint` (never unpickles unless
     ``trust_pickle``) and whether it is recurrent; a bad file is a ValueError naming it."""
-    from agent.checkpoint import CheckpointError
+    from agent.checkpoint import CheckpointError, checkpoint_path
     from agent.checkpoint import load_checkpoint as load
 
     p = checkpoint_path(path)

@@ -286,7 +286,8 @@ def _option(text: str) -> tuple[str, Any]:
 def checkpoint_options(agent: str, tasks: list[str]) -> tuple[dict[str, Any], dict[str, dict[str, Any]]] | None:
     """The env options and, per battery task it was trained on, the task options of a checkpoint's stage (from
     the ``stage.json`` beside it); None when ``agent`` is no checkpoint or has no stage.json."""
-    from tools.agents import SCRIPTED, checkpoint_path
+    from agent.checkpoint import checkpoint_path
+    from tools.agents import SCRIPTED
 
     if agent in SCRIPTED:
         return None

@@ -59,7 +59,7 @@ def record(checkpoint: str | Path, task: str, episodes: int, out: str | Path, se
     from agent.policy import make_env_fn
     from agent.stepper import PolicyStepper
     from env.body import DISCRETE_ACTIONS
-    from tools.agents import checkpoint_path
+    from agent.checkpoint import checkpoint_path
 
     if episodes < 1:
         raise ValueError(f"--episodes {episodes}: need at least 1 episode to record")

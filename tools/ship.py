@@ -23,7 +23,7 @@ def ship(checkpoint: str | Path, out: str | Path, how: str) -> Path:
     """Write the model folder; returns its ``model.zip``. Refuses one over :data:`MAX_BYTES`."""
     from agent.checkpoint import checkpoint_agent, load_checkpoint, save_model
     from agent.files import atomic_write, check_writable_dir
-    from tools.agents import checkpoint_path
+    from agent.checkpoint import checkpoint_path
 
     src = checkpoint_path(checkpoint)
     stage_json = src.parent / "stage.json"

@@ -50,17 +50,17 @@ def load_models(model_dir: str, base_seed: int, untrained_head: str = "uniform",
         from agent.voe_agent import AgentReveal
         trained, meta = AgentReveal.load(model_dir)
         untrained = trained.untrained(base_seed + 12345, untrained_head)
-        return ({"trained": (trained, True), "untrained": (untrained, True), "feedforward": (trained, False)},
-                meta, ("reveal",))
-    from agent.world_model import WorldModel, load_world_model
-    trained, meta = load_world_model(model_dir)
-    torch.manual_seed(base_seed + 12345)
-    untrained = WorldModel(**trained.spec).eval()
-    if untrained.reveal and untrained_head == "random":
-        untrained.reveal_head[2].reset_parameters()
-    measures = ("surprise", "looking", "reveal") if trained.reveal else ("surprise", "looking")
-    return ({"trained": (trained, True), "untrained": (untrained, True), "feedforward": (trained, False)},
-            {k: v for k, v in meta.items() if k != "config"}, measures)
+        measures: tuple[str, ...] = ("reveal",)
+    else:
+        from agent.world_model import WorldModel, load_world_model
+        trained, meta = load_world_model(model_dir)
+        meta = {k: v for k, v in meta.items() if k != "config"}
+        torch.manual_seed(base_seed + 12345)
+        untrained = WorldModel(**trained.spec).eval()
+        if untrained.reveal and untrained_head == "random":
+            untrained.reveal_head[2].reset_parameters()
+        measures = ("surprise", "looking", "reveal") if trained.reveal else ("surprise", "looking")
+    return {"trained": (trained, True), "untrained": (untrained, True), "feedforward": (trained, False)}, meta, measures
 
 
 def run_probes(model_dir: str, episodes: int, window: int, base_seed: int, probes: list[str],

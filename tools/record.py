@@ -55,11 +55,10 @@ def record(checkpoint: str | Path, task: str, episodes: int, out: str | Path, se
     from stable_baselines3.common.vec_env import DummyVecEnv, VecFrameStack
 
     import env as peekaboo_env
-    from agent.checkpoint import CheckpointError, check_writable_dir, load_checkpoint
+    from agent.checkpoint import CheckpointError, check_writable_dir, checkpoint_path, load_checkpoint
     from agent.policy import make_env_fn
     from agent.stepper import PolicyStepper
     from env.body import DISCRETE_ACTIONS
-    from agent.checkpoint import checkpoint_path
 
     if episodes < 1:
         raise ValueError(f"--episodes {episodes}: need at least 1 episode to record")

@@ -21,9 +21,8 @@ MAX_BYTES = 10 * 1024 * 1024
 
 def ship(checkpoint: str | Path, out: str | Path, how: str) -> Path:
     """Write the model folder; returns its ``model.zip``. Refuses one over :data:`MAX_BYTES`."""
-    from agent.checkpoint import checkpoint_agent, load_checkpoint, save_model
+    from agent.checkpoint import checkpoint_agent, checkpoint_path, load_checkpoint, save_model
     from agent.files import atomic_write, check_writable_dir
-    from agent.checkpoint import checkpoint_path
 
     src = checkpoint_path(checkpoint)
     stage_json = src.parent / "stage.json"

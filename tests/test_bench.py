@@ -84,3 +84,23 @@ def test_rollouts_part_measures_one_and_several_processes_on_the_trainers_path()
     assert r["rollout_procs_vs_1proc"] == round(r["rollout_procs_steps_per_s"] / r["rollout_1proc_steps_per_s"], 3)
     assert r["rollout_1proc_vs_single"] == round(r["rollout_1proc_steps_per_s"] / 1000.0, 3)
     assert "batched_steps_per_s" not in r and "in-worker rollouts, 2 procs" in format_batched(r)
+
+
+def test_learner_peak_counts_the_policys_arithmetic_and_steps_it():
+    import torch
+
+    from tools.bench import format_table
+    from tools.learner_peak import learner_peak, ppo_step
+
+    step, flops, policy = ppo_step(size=32, batch=8)
+    # forward multiply-adds of the fast CNN at 32 px (16 8x8/4 -> 7x7, 32 4x4/2 -> 2x2, 128 -> 256) and the heads
+    macs = 7 * 7 * 16 * 3 * 64 + 2 * 2 * 32 * 16 * 16 + 128 * 256 + 2 * 256 * 64 + 64 * 6 + 64
+    assert 2.0 < flops / 8 / (2 * macs) < 3.0  # backward ~2x forward, less the first conv's input gradient
+    before = [p.detach().clone() for p in policy.parameters()]
+    step(False)  # a training step: the optimizer moves the weights
+    assert any(not torch.equal(a, b) for a, b in zip(before, policy.parameters()))
+    r = learner_peak(size=32, batch=8, matmul_n=128, repeats=1)
+    assert r["matmul_fp32_gflops"] > 0 and r["ppo_step_fp32_ms"] > 0
+    assert r["ppo_step_flops_per_sample"] == round(flops / 8)
+    assert abs(r["ppo_step_fp32_vs_matmul"] - r["ppo_step_fp32_gflops"] / r["matmul_fp32_gflops"]) < 0.01
+    assert "GFLOP/s" in format_table({"sizes": {}, "peak": r})

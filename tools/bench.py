@@ -22,7 +22,9 @@ Every rate is measured in the same run as its reference, so the ratios are what 
 - ``warp_env`` (``--warp-env N``): env steps/s of the MuJoCo Warp vector env (:mod:`env.warp_vector`) with N
   worlds on ``--warp-device`` (``--warp-homes K``: a bank of K homes), and PPO env-steps/s on it
   (``--ppo-steps``; the learner on the same device);
-- ``profile`` (``--profile-steps``): where a step's time goes, single env and batched (:mod:`tools.stepprofile`).
+- ``profile`` (``--profile-steps``): where a step's time goes, single env and batched (:mod:`tools.stepprofile`);
+- ``peak``: PPO's minibatch gradient step against a large matmul on one thread, in GFLOP/s (:mod:`tools.learner_peak`):
+  what bounds the learner goals.
 
 ``--only PART ...`` measures a subset (cheap: one figure and its reference), e.g. ``--only single miniworld``;
 ``--cpu-clock`` counts the in-process figures (single, raw, batched, MiniWorld) per CPU-second of the bench
@@ -128,6 +130,7 @@ PARTS: dict[str, str] = {
     "nature": "PPO with SB3's NatureCNN trunk vs env-only",
     "naive": "the naive PPO reference (SB3 CnnPolicy on SubprocVecEnv)",
     "profile": "where a step's time goes (tools.stepprofile)",
+    "peak": "PPO's gradient step vs this core's fp32 matmul peak, one thread (tools.learner_peak)",
 }
 """What ``--only`` can select; by default everything runs."""
 QUICK = ("single", "vec2", "batched", "procs", "rollouts", "miniworld", "ppo", "recurrent")
@@ -178,6 +181,9 @@ def format_table(result: dict[str, Any]) -> str:
     if "warp_env" in result:
         from tools.bench_warp import format_warp_env
         lines.append(format_warp_env(result["warp_env"]))
+    if "peak" in result:
+        from tools.learner_peak import format_peak
+        lines.append(format_peak(result["peak"]))
     if "profile" in result:
         from tools.stepprofile import format_profile
         lines += ["", "where a step's time goes:", *(format_profile(p) for p in result["profile"])]
@@ -309,6 +315,9 @@ def main(argv: list[str] | None = None) -> int:
         result["profile"] = [profile_steps(a.profile_steps, size, 0, homes=max(1, a.batched))]
         if a.batched:
             result["profile"].append(profile_steps(a.profile_steps, size, a.batched))
+    if "peak" in parts:
+        from tools.learner_peak import learner_peak
+        result["peak"] = learner_peak(a.sizes[0])
     a.out.mkdir(parents=True, exist_ok=True)
     (a.out / "bench.json").write_text(json.dumps(result, indent=2))
     print(format_table(result))

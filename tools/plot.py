@@ -83,8 +83,14 @@ def plot_seeds(runs: list[str | Path], out: str | Path) -> Path:
             raise FileNotFoundError(f"{str(run)!r} holds no stages/ folder; is it a run of python -m agent.train?")
         stage_dirs.append(dirs)
     names = list(stage_dirs[0])
-    fig, axes = plt.subplots(1, len(names), figsize=(3.2 * len(names), 3.0), squeeze=False)
-    for ax, name in zip(axes[0], names):
+    # a grid, not one row: a 20-stage curriculum in one row is 64 inches wide and unreadable in a doc
+    ncols = min(5, len(names))
+    nrows = -(-len(names) // ncols)
+    fig, grid = plt.subplots(nrows, ncols, figsize=(3.2 * ncols, 2.8 * nrows), squeeze=False)
+    axes = list(grid.flat)
+    for ax in axes[len(names):]:
+        ax.set_visible(False)
+    for ax, name in zip(axes, names):
         for run, dirs in zip(runs, stage_dirs):
             if name not in dirs:
                 continue
@@ -96,9 +102,12 @@ def plot_seeds(runs: list[str | Path], out: str | Path) -> Path:
                 ax.axhline(summary["threshold"], ls="--", c="gray", lw=1)
         ax.set_ylim(-0.05, 1.05)
         ax.set_title(name)
+        ax.xaxis.set_major_formatter(lambda x, _: f"{x / 1000:.0f}k")
+    for row in grid:
+        row[0].set_ylabel("held-out success")
+    for ax in axes[max(0, len(names) - ncols):len(names)]:
         ax.set_xlabel("env steps in the stage")
-    axes[0][0].set_ylabel("held-out success")
-    axes[0][0].legend(fontsize=7)
+    axes[0].legend(fontsize=7)
     fig.tight_layout()
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)

@@ -164,7 +164,8 @@ def run_bench(sizes: tuple[int, ...] = (64, 128), seconds: float = 3.0, memory_s
 
 def format_table(result: dict[str, Any]) -> str:
     """A readable table of :func:`run_bench`'s result."""
-    lines = [f"{'size':>6} {'env/s':>9} {'raw/s':>9} {'env/raw':>8} {'vec2/s':>9} {'vec2/env':>9}"]
+    lines = [f"{'size':>6} {'env/s':>9} {'raw/s':>9} {'env/raw':>8} {'vec2/s':>9} {'vec2/env':>9}"] \
+        if result["sizes"] else []
     for size, r in result["sizes"].items():
         lines.append(f"{size:>6} {r['env_steps_per_s']:>9.0f} {r.get('raw_mujoco_steps_per_s', float('nan')):>9.0f} "
                      f"{r.get('env_vs_raw', float('nan')):>8.2f} {r.get('vec2_steps_per_s', float('nan')):>9.0f} "

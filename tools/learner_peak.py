@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import torch
 
+
 def _best_seconds(fn: Callable[[], Any], repeats: int, rounds: int = 3) -> float:
     fn()  # warm-up: oneDNN picks and caches its kernels on the first call
     best = float("inf")

@@ -11,7 +11,6 @@ env step; this part says how much of that is arithmetic the core cannot do faste
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -20,14 +19,12 @@ import torch
 
 
 def _best_seconds(fn: Callable[[], Any], repeats: int, rounds: int = 3) -> float:
-    fn()  # warm-up: oneDNN picks and caches its kernels on the first call
-    best = float("inf")
-    for _ in range(rounds):
-        t = time.perf_counter()
-        for _ in range(repeats):
-            fn()
-        best = min(best, (time.perf_counter() - t) / repeats)
-    return best
+    """Seconds per call of ``fn``: the best of ``rounds`` rounds of ``repeats`` calls, after one warm-up call
+    (oneDNN picks and caches its kernels on the first), on the bench's clock (:func:`tools.benchutil.use_cpu_clock`)."""
+    from tools.benchutil import timed_calls, warm_up
+
+    warm_up(lambda _: fn(), 0.0)
+    return min(dt / n for n, dt in (timed_calls(lambda _: fn(), 0.0, repeats, warm=False) for _ in range(rounds)))
 
 
 def matmul_gflops(n: int = 2048, dtype: torch.dtype = torch.float32, repeats: int = 3) -> float:
